@@ -1,0 +1,63 @@
+/**
+ * Schema migrations, applied in order inside one transaction each; `PRAGMA user_version` records how
+ * far a database has come. Append new steps; never edit a step that has shipped.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'foundation',
+    sql: `
+      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      CREATE TABLE api_tokens (
+        name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL, last_used_at TEXT
+      ) STRICT;
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE, csrf_token TEXT NOT NULL,
+        created_at TEXT NOT NULL, expires_at TEXT NOT NULL, last_seen_at TEXT NOT NULL,
+        user_agent TEXT, revoked_at TEXT
+      ) STRICT;
+      CREATE TABLE pairing_codes (
+        code_hash TEXT PRIMARY KEY, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT
+      ) STRICT;
+      CREATE TABLE security_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
+        detail TEXT NOT NULL, remote TEXT
+      ) STRICT;
+      CREATE INDEX security_events_at ON security_events (at);
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, detail TEXT,
+        params TEXT NOT NULL, progress_done REAL NOT NULL DEFAULT 0, progress_total REAL,
+        progress_message TEXT, result TEXT, error TEXT,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, started_at TEXT, finished_at TEXT
+      ) STRICT;
+      CREATE INDEX tasks_state ON tasks (state);
+      CREATE INDEX tasks_created ON tasks (created_at);
+      CREATE TABLE uploads (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+        size INTEGER NOT NULL, sha256 TEXT, received INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL,
+        result TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+export function migrate(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+  return db.pragma('user_version', { simple: true }) as number;
+}

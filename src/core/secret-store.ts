@@ -1,0 +1,122 @@
+/**
+ * Hub tokens and other secrets, in `secrets.json` (0600) inside the 0700 workspace (LOG-R01). Values are
+ * registered with the redactor as soon as they are read or written, so no log line or error can carry
+ * them; the API only ever sees them masked.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { writeFileAtomic } from './atomic-write.ts';
+import { LorasmithError, errnoCode } from './errors.ts';
+import { registerSecret } from './redact.ts';
+
+export const SECRET_NAMES = ['hf', 'civitai'] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+const SECRET_LABELS: Record<SecretName, string> = { hf: 'Hugging Face token', civitai: 'Civitai API key' };
+const SECRET_ENV: Record<SecretName, string> = { hf: 'HF_TOKEN', civitai: 'CIVITAI_TOKEN' };
+
+const fileSchema = z.object({ version: z.literal(1), secrets: z.record(z.string(), z.string()) }).strict();
+
+export interface SecretSummary {
+  name: SecretName;
+  label: string;
+  present: boolean;
+  masked: string | null;
+  source: 'store' | 'env' | null;
+}
+
+/** `hf_…abcd`: enough to tell two tokens apart, never enough to use one. */
+export function maskSecret(value: string): string {
+  const prefix = /^[a-z]{2,4}_/.exec(value)?.[0] ?? '';
+  return value.length < 12 ? '…' : `${prefix}…${value.slice(-4)}`;
+}
+
+export function parseSecretName(name: string): SecretName {
+  if ((SECRET_NAMES as readonly string[]).includes(name)) return name as SecretName;
+  throw new LorasmithError({
+    code: 'secret-unknown',
+    message: `There is no secret named ${JSON.stringify(name)}.`,
+    hint: `Known secrets: ${SECRET_NAMES.join(', ')}.`,
+    status: 404,
+  });
+}
+
+export class SecretStore {
+  readonly #file: string;
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(file: string, env: NodeJS.ProcessEnv = process.env) {
+    this.#file = file;
+    this.#env = env;
+    for (const name of SECRET_NAMES) registerSecret(env[SECRET_ENV[name]]);
+  }
+
+  async #read(): Promise<Record<string, string>> {
+    let text: string;
+    try {
+      text = await readFile(this.#file, 'utf8');
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return {};
+      throw error;
+    }
+    const parsed = fileSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      throw new LorasmithError({
+        code: 'secrets-corrupt',
+        message: `The secret store ${this.#file} is not in the expected format.`,
+        hint: 'Move the file away and save your tokens again (Settings → Hub tokens, or `lorasmith login`).',
+      });
+    }
+    for (const value of Object.values(parsed.data.secrets)) registerSecret(value);
+    return parsed.data.secrets;
+  }
+
+  /** The value to use: the store first, then the environment (HF_TOKEN, CIVITAI_TOKEN). */
+  async get(name: SecretName): Promise<string | null> {
+    const stored = (await this.#read())[name];
+    return stored ?? this.#env[SECRET_ENV[name]] ?? null;
+  }
+
+  async set(name: SecretName, value: string): Promise<SecretSummary> {
+    const trimmed = value.trim();
+    if (trimmed.length < 8 || trimmed.length > 4096 || /\s/.test(trimmed)) {
+      throw new LorasmithError({
+        code: 'secret-invalid',
+        message: `That ${SECRET_LABELS[name]} does not look like a token (8–4096 characters, no spaces).`,
+        hint: 'Copy the whole token from the hub’s settings page and paste it again.',
+      });
+    }
+    registerSecret(trimmed);
+    const secrets = await this.#read();
+    secrets[name] = trimmed;
+    await writeFileAtomic(this.#file, `${JSON.stringify({ version: 1, secrets }, null, 2)}\n`, 0o600);
+    return this.summary(name);
+  }
+
+  async delete(name: SecretName): Promise<SecretSummary> {
+    const secrets = await this.#read();
+    // A deleted token stays registered with the redactor: it may still be valid on the hub.
+    if (secrets[name] !== undefined) {
+      delete secrets[name];
+      await writeFileAtomic(this.#file, `${JSON.stringify({ version: 1, secrets }, null, 2)}\n`, 0o600);
+    }
+    return this.summary(name);
+  }
+
+  async summary(name: SecretName): Promise<SecretSummary> {
+    const stored = (await this.#read())[name];
+    const fromEnv = this.#env[SECRET_ENV[name]];
+    const value = stored ?? fromEnv;
+    return {
+      name,
+      label: SECRET_LABELS[name],
+      present: value !== undefined && value !== '',
+      masked: value ? maskSecret(value) : null,
+      source: stored !== undefined ? 'store' : fromEnv ? 'env' : null,
+    };
+  }
+
+  async list(): Promise<SecretSummary[]> {
+    return Promise.all(SECRET_NAMES.map((name) => this.summary(name)));
+  }
+}

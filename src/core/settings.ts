@@ -1,0 +1,116 @@
+/**
+ * Per-workspace settings with defaults, stored in SQLite one row per section. The zod schema is the
+ * single source: it fills defaults, bounds every number, and drives the API's validation.
+ */
+import { z } from 'zod';
+import type { Db } from './db/open-database.ts';
+import { LorasmithError } from './errors.ts';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const serverSettingsSchema = z
+  .object({
+    port: int(1, 65535).default(7433),
+    sessionTtlHours: int(1, 24 * 365).default(24 * 30),
+    pairingCodeTtlSeconds: int(30, 3600).default(600),
+    bodyLimitBytes: int(1024, 16 * MiB).default(MiB),
+    headersTimeoutMs: int(1000, 120_000).default(15_000),
+    requestTimeoutMs: int(1000, 3_600_000).default(120_000),
+  })
+  .strict();
+
+export const rateLimitSettingsSchema = z
+  .object({
+    generalPerMinute: int(1, 100_000).default(300),
+    authFailuresPerMinute: int(1, 1000).default(5),
+    authBackoffMinutes: int(1, 24 * 60).default(15),
+    downloadStartPerMinute: int(1, 1000).default(10),
+    trainingStartPerMinute: int(1, 1000).default(2),
+    concurrentDownloads: int(1, 32).default(3),
+  })
+  .strict();
+
+export const uploadSettingsSchema = z
+  .object({
+    imageMaxBytes: int(1, 64 * GiB).default(200 * MiB),
+    zipMaxBytes: int(1, 1024 * GiB).default(20 * GiB),
+    modelMaxBytes: int(1, 1024 * GiB).default(64 * GiB),
+    chunkBytes: int(64 * 1024, 64 * MiB).default(8 * MiB),
+    staleAfterHours: int(1, 24 * 30).default(24),
+  })
+  .strict();
+
+export const settingsSchema = z
+  .object({
+    server: serverSettingsSchema.default(serverSettingsSchema.parse({})),
+    rateLimits: rateLimitSettingsSchema.default(rateLimitSettingsSchema.parse({})),
+    uploads: uploadSettingsSchema.default(uploadSettingsSchema.parse({})),
+  })
+  .strict();
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type SettingsSection = keyof Settings;
+export const SETTINGS_SECTIONS = Object.keys(settingsSchema.shape) as SettingsSection[];
+
+/** A patch names sections and, within each, only the keys it changes. */
+export const settingsPatchSchema = z
+  .object({
+    server: serverSettingsSchema.partial().strict().optional(),
+    rateLimits: rateLimitSettingsSchema.partial().strict().optional(),
+    uploads: uploadSettingsSchema.partial().strict().optional(),
+  })
+  .strict();
+export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+
+export function defaultSettings(): Settings {
+  return settingsSchema.parse({});
+}
+
+export class SettingsStore {
+  readonly #db: Db;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async get(): Promise<Settings> {
+    const rows = await this.#db.selectFrom('settings').select(['key', 'value']).execute();
+    const stored: Record<string, unknown> = {};
+    for (const row of rows) {
+      if ((SETTINGS_SECTIONS as string[]).includes(row.key)) stored[row.key] = JSON.parse(row.value);
+    }
+    const parsed = settingsSchema.safeParse(stored);
+    if (!parsed.success) {
+      throw new LorasmithError({
+        code: 'settings-invalid',
+        message: `The stored settings are invalid: ${z.prettifyError(parsed.error)}`,
+        hint: 'Fix them in Settings or reset a section with `lorasmith settings reset SECTION`.',
+      });
+    }
+    return parsed.data;
+  }
+
+  async update(patch: SettingsPatch): Promise<Settings> {
+    const checked = settingsPatchSchema.parse(patch);
+    const current = await this.get();
+    const next = settingsSchema.parse({
+      ...current,
+      ...Object.fromEntries(
+        Object.entries(checked).map(([section, values]) => [section, { ...current[section as SettingsSection], ...values }]),
+      ),
+    });
+    await this.#db.transaction().execute(async (trx) => {
+      for (const section of Object.keys(checked) as SettingsSection[]) {
+        await trx
+          .insertInto('settings')
+          .values({ key: section, value: JSON.stringify(next[section]) })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(next[section]) }))
+          .execute();
+      }
+    });
+    return next;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The composition root: one workspace, its database, settings, secrets, access control and task service.
+ * The server and the in-process CLI both build exactly this, so they run the same domain code.
+ */
+import { ApiSecretDigest, ensureApiSecret } from '../access/api-secret.ts';
+import { NamedTokens } from '../access/named-tokens.ts';
+import { PairingCodes } from '../access/pairing-codes.ts';
+import { SecurityEvents } from '../access/security-events.ts';
+import { Sessions } from '../access/sessions.ts';
+import { openDatabase, type Db } from '../core/db/open-database.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
+import { SecretStore } from '../core/secret-store.ts';
+import { SettingsStore } from '../core/settings.ts';
+import { openWorkspace, type Workspace } from '../core/workspace.ts';
+import { selftestTask } from '../tasks/selftest-task.ts';
+import { TaskService } from '../tasks/task-service.ts';
+
+export interface Studio {
+  workspace: Workspace;
+  db: Db;
+  log: Logger;
+  settings: SettingsStore;
+  secrets: SecretStore;
+  apiSecret: ApiSecretDigest;
+  tokens: NamedTokens;
+  sessions: Sessions;
+  pairing: PairingCodes;
+  securityEvents: SecurityEvents;
+  tasks: TaskService;
+  close(): Promise<void>;
+}
+
+export interface OpenStudioParams {
+  home?: string;
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function openStudio(params: OpenStudioParams = {}): Promise<Studio> {
+  const workspace = await openWorkspace(params.home === undefined ? {} : { home: params.home });
+  const log = params.log ?? createLogger();
+  const database = openDatabase(workspace.paths.db);
+  await ensureApiSecret(workspace.paths.apiSecret);
+  const tasks = new TaskService({ db: database.db, log });
+  tasks.register(selftestTask);
+  return {
+    workspace,
+    db: database.db,
+    log,
+    settings: new SettingsStore(database.db),
+    secrets: new SecretStore(workspace.paths.secrets, params.env ?? process.env),
+    apiSecret: new ApiSecretDigest(workspace.paths.apiSecret),
+    tokens: new NamedTokens(database.db),
+    sessions: new Sessions(database.db),
+    pairing: new PairingCodes(database.db),
+    securityEvents: new SecurityEvents(database.db),
+    tasks,
+    close: async () => {
+      await tasks.close();
+      await database.close();
+    },
+  };
+}
