@@ -1,0 +1,29 @@
+import type { ReactNode } from 'react';
+
+interface Props {
+  id: string;
+  title: string;
+  description?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  testId?: string;
+}
+
+/** A titled card on a page; its heading labels the region for assistive technology. */
+export function Section({ id, title, description, actions, children, testId }: Props) {
+  const headingId = `${id}-heading`;
+  return (
+    <section className="card" id={id} aria-labelledby={headingId} data-testid={testId}>
+      <header className="card__header">
+        <div>
+          <h2 id={headingId} className="card__title">
+            {title}
+          </h2>
+          {description ? <p className="card__description">{description}</p> : null}
+        </div>
+        {actions ? <div className="card__actions">{actions}</div> : null}
+      </header>
+      {children}
+    </section>
+  );
+}

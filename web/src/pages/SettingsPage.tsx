@@ -1,0 +1,24 @@
+import { ApiTokensSection } from './settings/ApiTokensSection.tsx';
+import { HubTokensSection } from './settings/HubTokensSection.tsx';
+import { SecurityEventsSection } from './settings/SecurityEventsSection.tsx';
+import { SelfTestSection } from './settings/SelfTestSection.tsx';
+import { SessionsSection } from './settings/SessionsSection.tsx';
+import { WorkspaceSection } from './settings/WorkspaceSection.tsx';
+
+export function SettingsPage() {
+  return (
+    <div className="page" data-testid="page-settings">
+      <h1 className="page__title" tabIndex={-1}>
+        Settings
+      </h1>
+      <div className="page__grid">
+        <WorkspaceSection />
+        <HubTokensSection />
+        <ApiTokensSection />
+        <SessionsSection />
+        <SelfTestSection />
+        <SecurityEventsSection />
+      </div>
+    </div>
+  );
+}

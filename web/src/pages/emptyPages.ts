@@ -1,0 +1,45 @@
+export interface EmptyPageSpec {
+  id: string;
+  title: string;
+  line: string;
+  cli: string;
+}
+
+export const EMPTY_PAGES: Record<string, EmptyPageSpec> = {
+  '/models': {
+    id: 'models',
+    title: 'Models',
+    line: 'Models: arriving with the model library.',
+    cli: 'lorasmith models list · lorasmith pull SOURCE',
+  },
+  '/datasets': {
+    id: 'datasets',
+    title: 'Datasets',
+    line: 'Datasets: arriving with the dataset store.',
+    cli: 'lorasmith dataset import SOURCE',
+  },
+  '/train': {
+    id: 'train',
+    title: 'Train',
+    line: 'Train: arriving with the training engines.',
+    cli: 'lorasmith train CONFIG --dry-run',
+  },
+  '/jobs': {
+    id: 'jobs',
+    title: 'Jobs',
+    line: 'Jobs: arriving with the job scheduler.',
+    cli: 'lorasmith jobs list',
+  },
+  '/generate': {
+    id: 'generate',
+    title: 'Generate',
+    line: 'Generate: arriving with image generation.',
+    cli: 'lorasmith generate',
+  },
+  '/tools': {
+    id: 'tools',
+    title: 'Tools',
+    line: 'Tools: arriving with the LoRA tools (inspect, resize, merge, convert).',
+    cli: 'lorasmith lora info|resize|merge|convert|meta',
+  },
+};

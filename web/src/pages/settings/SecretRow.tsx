@@ -1,0 +1,94 @@
+import { useRef, type FormEvent } from 'react';
+import { api, apiPath } from '../../api.ts';
+import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { ErrorBanner } from '../../components/ErrorBanner.tsx';
+import { useAction } from '../../hooks/useAction.ts';
+import type { SecretEntry } from '../../types.ts';
+
+interface Props {
+  secret: SecretEntry;
+  onChange: (entry: SecretEntry) => void;
+  /** After a delete the list is fetched again: an environment variable may still provide the token. */
+  onDeleted: () => void;
+}
+
+const SOURCE_LABEL = { store: 'secret store', env: 'environment variable' } as const;
+
+/**
+ * One hub token. The input is uncontrolled: the typed value lives only in the DOM field, is read once
+ * when the form is sent, and the field is cleared as soon as the request ends.
+ */
+export function SecretRow({ secret, onChange, onDeleted }: Props) {
+  const form = useRef<HTMLFormElement>(null);
+  const path = apiPath('/api/secrets', secret.name);
+  const inputId = `secret-input-${secret.name}`;
+
+  const save = useAction(async (value: string) => {
+    onChange(await api.put<SecretEntry>(path, { value }));
+  });
+  const remove = useAction(async () => {
+    await api.delete(path);
+    onDeleted();
+  });
+
+  const onSubmit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const field = event.currentTarget.elements.namedItem('value');
+    if (!(field instanceof HTMLInputElement) || field.value === '') return;
+    const value = field.value;
+    void save.run(value).finally(() => form.current?.reset());
+  };
+
+  return (
+    <li className="row" data-testid={`secret-row-${secret.name}`}>
+      <div className="row__head">
+        <span className="row__title">{secret.label}</span>
+        <span className="row__meta">
+          <span data-testid={`secret-masked-${secret.name}`} className={secret.present ? 'mono' : 'muted'}>
+            {secret.present && secret.masked ? secret.masked : 'not set'}
+          </span>
+          {secret.source ? <span className="muted"> · from the {SOURCE_LABEL[secret.source]}</span> : null}
+        </span>
+      </div>
+      <form ref={form} className="inline-form" onSubmit={onSubmit} aria-label={`Set ${secret.label}`}>
+        <label className="visually-hidden" htmlFor={inputId}>
+          New {secret.label}
+        </label>
+        <input
+          id={inputId}
+          name="value"
+          type="password"
+          className="input"
+          autoComplete="off"
+          autoCapitalize="off"
+          spellCheck={false}
+          required
+          placeholder={secret.present ? 'Replace token' : 'Paste token'}
+          data-testid={inputId}
+        />
+        <button type="submit" className="button button--small" disabled={save.pending} data-testid={`secret-save-${secret.name}`}>
+          {save.pending ? 'Saving…' : 'Save'}
+        </button>
+        {secret.source === 'store' ? (
+          <ConfirmButton
+            label="Delete"
+            question={`Delete the stored ${secret.label}?`}
+            onConfirm={() => void remove.run()}
+            disabled={remove.pending}
+            testId={`secret-delete-${secret.name}`}
+          />
+        ) : null}
+      </form>
+      {secret.source === 'env' ? (
+        <p className="row__note muted">Set by an environment variable of the studio; unset it there to remove it.</p>
+      ) : null}
+      <ErrorBanner
+        error={save.error ?? remove.error}
+        onDismiss={() => {
+          save.clearError();
+          remove.clearError();
+        }}
+      />
+    </li>
+  );
+}

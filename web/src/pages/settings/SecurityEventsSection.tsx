@@ -1,0 +1,72 @@
+import { ErrorBanner } from '../../components/ErrorBanner.tsx';
+import { Loading } from '../../components/Loading.tsx';
+import { Section } from '../../components/Section.tsx';
+import { Time } from '../../components/Time.tsx';
+import { useStudioEvent } from '../../events.tsx';
+import { useJson } from '../../hooks/useJson.ts';
+import type { SecurityEvent } from '../../types.ts';
+
+const LIMIT = 100;
+
+/** Newest first, without duplicates (an event may arrive both in the list and on the live stream). */
+function merge(incoming: SecurityEvent, events: SecurityEvent[]): SecurityEvent[] {
+  return [incoming, ...events.filter((e) => e.id !== incoming.id)].sort((a, b) => b.id - a.id).slice(0, LIMIT);
+}
+
+export function SecurityEventsSection() {
+  const { data, error, reload, setData } = useJson<{ events: SecurityEvent[] }>(`/api/security-events?limit=${LIMIT}`);
+
+  useStudioEvent('security', (event) => {
+    setData((current) => current && { events: merge(event, current.events) });
+  });
+
+  return (
+    <Section
+      id="security-events"
+      title="Security events"
+      description="Refused requests, pairings, token changes and other security-relevant events, newest first. Updates live."
+    >
+      <ErrorBanner error={error} onRetry={reload} />
+      {data ? (
+        <div className="table-scroll">
+          <table className="table" data-testid="security-events">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Event</th>
+                <th scope="col">Detail</th>
+                <th scope="col">Remote</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.events.length === 0 ? (
+                <tr>
+                  <td colSpan={4} className="muted">
+                    No security events recorded.
+                  </td>
+                </tr>
+              ) : (
+                [...data.events]
+                  .sort((a, b) => b.id - a.id)
+                  .map((event) => (
+                    <tr key={event.id} data-testid={`security-event-${event.id}`}>
+                      <td className="nowrap">
+                        <Time iso={event.at} withSeconds />
+                      </td>
+                      <td>
+                        <span className="badge badge--neutral mono">{event.kind}</span>
+                      </td>
+                      <td className="table__wrap">{event.detail}</td>
+                      <td className="mono">{event.remote ?? '—'}</td>
+                    </tr>
+                  ))
+              )}
+            </tbody>
+          </table>
+        </div>
+      ) : error ? null : (
+        <Loading />
+      )}
+    </Section>
+  );
+}
