@@ -125,7 +125,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
   const webDist = params.webDist ?? WEB_DIST;
   const haveWeb = existsSync(webDist);
   if (haveWeb) {
-    await app.register(fastifyStatic, { root: webDist, dotfiles: 'deny', index: false, wildcard: true, serveDotFiles: false });
+    await app.register(fastifyStatic, { root: webDist, dotfiles: 'deny', index: ['index.html'], wildcard: true });
   }
   app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';

@@ -32,9 +32,16 @@ export function createErrorHandler(log: Logger) {
     }
     const known = error.code === undefined ? undefined : FASTIFY_CODES[error.code];
     if (known !== undefined) return reply.code(known.status).send({ error: { code: known.code, message: known.message, hint: known.hint } });
-    if (error.statusCode === 400 || error instanceof SyntaxError) {
+    if (error instanceof SyntaxError || (error.statusCode === 400 && error.code === 'FST_ERR_CTP_INVALID_JSON_BODY')) {
       return reply.code(400).send({
         error: { code: 'invalid-request', message: 'The request body is not acceptable JSON.', hint: 'Send a plain JSON object without __proto__ or constructor keys.' },
+      });
+    }
+    // Plugins (static files, rate limits) signal refusals with a 4xx status: keep the status, not their text.
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      const status = error.statusCode;
+      return reply.code(status).send({
+        error: { code: status === 404 ? 'not-found' : status === 403 ? 'forbidden' : 'invalid-request', message: `The request was refused (${status}).`, hint: 'Check the address and try again.' },
       });
     }
     log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');

@@ -7,7 +7,8 @@ export const errorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional(), details: z.record(z.string(), z.unknown()).optional() }),
 });
 
-export const emptyBody = z.object({}).strict();
+/** Body of an action route: `{}` or none at all (fastify hands a missing body to the validator as null). */
+export const optionalEmptyBody = z.object({}).strict().nullish();
 export const idParams = z.object({ id: z.string().min(1).max(100) }).strict();
 export const nameParams = z.object({ name: z.string().min(1).max(64) }).strict();
 export const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();

@@ -4,7 +4,7 @@ import { LorasmithError } from '../../core/errors.ts';
 import { sessionCookie } from '../cookies.ts';
 import type { App, RouteContext } from '../context.ts';
 import { requireAuth } from '../request-auth.ts';
-import { emptyBody, idParams, limitQuery, nameParams, pairingBody, securityEvent, sessionBody, sessionInfo, tokenCreateBody, tokenInfo } from '../schemas.ts';
+import { optionalEmptyBody, idParams, limitQuery, nameParams, pairingBody, securityEvent, sessionBody, sessionInfo, tokenCreateBody, tokenInfo } from '../schemas.ts';
 
 const tags = ['access'];
 
@@ -33,7 +33,7 @@ export function accessRoutes(app: App, ctx: RouteContext): void {
     return { sessionId: auth.session.id, csrfToken: auth.session.csrfToken, expiresAt: auth.session.expiresAt };
   });
 
-  app.post('/api/pairings', { schema: { tags, body: emptyBody.optional(), response: { 200: pairingBody } } }, async (request) => {
+  app.post('/api/pairings', { schema: { tags, body: optionalEmptyBody, response: { 200: pairingBody } } }, async (request) => {
     const auth = requireAuth(request.auth);
     if (auth.kind !== 'bearer') {
       throw new LorasmithError({ code: 'bearer-required', message: 'Pairing codes are issued only to the CLI or a token holder.', hint: 'Run `lorasmith pair` in a terminal.', status: 403 });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { selftestParamsSchema } from '../../tasks/selftest-task.ts';
 import { FINAL_TASK_STATES } from '../../tasks/task-types.ts';
 import type { App, RouteContext } from '../context.ts';
-import { emptyBody, idParams, taskListQuery, taskRecord } from '../schemas.ts';
+import { optionalEmptyBody, idParams, taskListQuery, taskRecord } from '../schemas.ts';
 import { openSse } from '../sse.ts';
 
 const tags = ['tasks'];
@@ -17,7 +17,7 @@ export function taskRoutes(app: App, ctx: RouteContext): void {
 
   app.get('/api/tasks/:id', { schema: { tags, params: idParams, response: { 200: taskRecord } } }, async (request) => tasks.get(request.params.id));
 
-  app.post('/api/tasks/:id/cancel', { schema: { tags, params: idParams, body: emptyBody.optional(), response: { 200: taskRecord } } }, async (request) =>
+  app.post('/api/tasks/:id/cancel', { schema: { tags, params: idParams, body: optionalEmptyBody, response: { 200: taskRecord } } }, async (request) =>
     tasks.cancel(request.params.id),
   );
 

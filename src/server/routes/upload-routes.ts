@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { parseContentRange, uploadCreateSchema, UPLOAD_KINDS } from '../../uploads/upload-service.ts';
 import type { App, RouteContext } from '../context.ts';
 import { ownerKey, requireAuth } from '../request-auth.ts';
-import { emptyBody, idParams } from '../schemas.ts';
+import { optionalEmptyBody, idParams } from '../schemas.ts';
 
 const tags = ['uploads'];
 const uploadStatus = z.object({
@@ -39,7 +39,7 @@ export function uploadRoutes(app: App, ctx: RouteContext): void {
     });
   });
 
-  app.post('/api/uploads/:id/complete', { schema: { tags, params: idParams, body: emptyBody.optional(), response: { 200: uploadStatus } } }, async (request) =>
+  app.post('/api/uploads/:id/complete', { schema: { tags, params: idParams, body: optionalEmptyBody, response: { 200: uploadStatus } } }, async (request) =>
     uploads.complete(ownerKey(requireAuth(request.auth)), request.params.id),
   );
 }
