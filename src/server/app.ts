@@ -14,7 +14,6 @@ import { LorasmithError } from '../core/errors.ts';
 import { LORASMITH_VERSION } from '../core/version.ts';
 import type { Settings } from '../core/settings.ts';
 import type { Studio } from '../studio/studio.ts';
-import { UploadService } from '../uploads/upload-service.ts';
 import { AuthBackoff } from './auth-backoff.ts';
 import type { App, RouteContext } from './context.ts';
 import { sessionCookieName } from './cookies.ts';
@@ -49,10 +48,8 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
   const { studio, settings } = params;
   const tls = params.tls !== undefined;
   const origins = studioOrigins({ port: params.port, tls, publicNames: params.publicNames ?? [] });
-  const uploads = new UploadService({ db: studio.db, quarantineDir: studio.workspace.paths.areas.quarantine, settings: () => studio.settings.get() });
   const context: RouteContext = {
     studio,
-    uploads,
     origins,
     cookieName: sessionCookieName(params.port),
     tls,

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyBaseLogger, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Studio } from '../studio/studio.ts';
-import type { UploadService } from '../uploads/upload-service.ts';
 import type { StudioOrigins } from './origins.ts';
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
@@ -9,7 +8,6 @@ export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 /** What routes need: the studio's domain services and the facts of this server instance. */
 export interface RouteContext {
   studio: Studio;
-  uploads: UploadService;
   origins: StudioOrigins;
   cookieName: string;
   tls: boolean;

@@ -14,6 +14,7 @@ import { SettingsStore } from '../core/settings.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { selftestTask } from '../tasks/selftest-task.ts';
 import { TaskService } from '../tasks/task-service.ts';
+import { UploadService } from '../uploads/upload-service.ts';
 
 export interface Studio {
   workspace: Workspace;
@@ -27,6 +28,7 @@ export interface Studio {
   pairing: PairingCodes;
   securityEvents: SecurityEvents;
   tasks: TaskService;
+  uploads: UploadService;
   close(): Promise<void>;
 }
 
@@ -43,11 +45,12 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   await ensureApiSecret(workspace.paths.apiSecret);
   const tasks = new TaskService({ db: database.db, log });
   tasks.register(selftestTask);
+  const settings = new SettingsStore(database.db);
   return {
     workspace,
     db: database.db,
     log,
-    settings: new SettingsStore(database.db),
+    settings,
     secrets: new SecretStore(workspace.paths.secrets, params.env ?? process.env),
     apiSecret: new ApiSecretDigest(workspace.paths.apiSecret),
     tokens: new NamedTokens(database.db),
@@ -55,6 +58,7 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
     pairing: new PairingCodes(database.db),
     securityEvents: new SecurityEvents(database.db),
     tasks,
+    uploads: new UploadService({ db: database.db, quarantineDir: workspace.paths.areas.quarantine, settings: () => settings.get() }),
     close: async () => {
       await tasks.close();
       await database.close();

@@ -32,10 +32,11 @@ export function rawRequest(request: RawRequest): Promise<RawResponse> {
         method: request.method ?? 'GET',
         headers: {
           ...(request.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(request.body)) }),
+          ...(request.connectHost === undefined ? {} : { host: url.host }),
           ...request.headers,
         },
         ...(request.ca === undefined ? {} : { ca: request.ca, servername: url.hostname }),
-        setHost: request.headers?.host === undefined,
+        setHost: request.headers?.host === undefined && request.connectHost === undefined,
         // A fresh connection per request: a kept-alive socket the server closed would fail the next test.
         agent: false,
       },

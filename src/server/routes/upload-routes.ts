@@ -19,7 +19,7 @@ const uploadStatus = z.object({
 });
 
 export function uploadRoutes(app: App, ctx: RouteContext): void {
-  const { uploads } = ctx;
+  const { uploads } = ctx.studio;
 
   app.post('/api/uploads', { schema: { tags, body: uploadCreateSchema, response: { 200: z.object({ id: z.string(), chunkBytes: z.number() }) } } }, async (request) =>
     uploads.create(ownerKey(requireAuth(request.auth)), request.body),
