@@ -41,6 +41,7 @@ function splitQkvFactor(name: string): number {
   return 1;
 }
 
+/** The one value all share; null when they differ, undefined when there are none. */
 function uniform(values: Iterable<number>): number | null | undefined {
   let seen: number | undefined;
   for (const value of values) {
@@ -88,7 +89,9 @@ export function describeLora(params: DescribeLoraParams): { lora: LoraDetails; e
   for (const module of modules.values()) {
     const target = targetOf(module.name);
     if (target !== undefined && 'unet' in target) targets.unet += 1;
-    else if (target !== undefined) targets.textEncoders[target.textEncoder] = (targets.textEncoders[target.textEncoder] ?? 0) + 1;
+    else if (target !== undefined) {
+      targets.textEncoders[target.textEncoder] = (targets.textEncoders[target.textEncoder] ?? 0) + 1;
+    }
     if (module.conv) targets.conv += 1;
     if (module.dora) dora = true;
     if (module.rank !== null) {
@@ -130,7 +133,10 @@ export function describeLora(params: DescribeLoraParams): { lora: LoraDetails; e
 
   const naming = overallNaming(modules);
   const algorithm = overallAlgorithm(modules, networkModule);
-  evidence.push(`${modules.size} LoRA modules, naming ${naming}, algorithm ${algorithm}${dora ? ' + DoRA' : ''}`);
+  evidence.push(
+    `${modules.size} LoRA module${modules.size === 1 ? '' : 's'}, naming ${naming}, ` +
+      `algorithm ${algorithm}${dora ? ' + DoRA' : ''}`,
+  );
   const declaredAlgo = args['algo'];
   if (typeof declaredAlgo === 'string') evidence.push(`ss_network_args algo="${declaredAlgo}"`);
 

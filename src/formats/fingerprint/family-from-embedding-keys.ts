@@ -17,6 +17,8 @@ export function familyFromEmbeddingKeys(signals: KeySignals): KeyFamily {
   return {
     family: 'unknown',
     variant: null,
-    evidence: [width === null ? 'embedding vectors of unreadable width' : `embedding vector width ${width.value} matches no family`],
+    evidence: [
+      width === null ? 'embedding vectors of unreadable width' : `embedding vector width ${width.value} matches no family`,
+    ],
   };
 }

@@ -78,7 +78,8 @@ export function familyFromMetadata(metadata: Readonly<Record<string, string>>): 
   }
   if (fromVersion !== undefined && fromArchitecture !== undefined && fromVersion.family !== fromArchitecture.family) {
     evidence.push(
-      `conflict: ss_base_model_version says ${fromVersion.family}, modelspec.architecture says ${fromArchitecture.family}; using ss_base_model_version`,
+      `conflict: ss_base_model_version says ${fromVersion.family}, ` +
+        `modelspec.architecture says ${fromArchitecture.family}; using ss_base_model_version`,
     );
   }
   const chosen = fromVersion ?? fromArchitecture;

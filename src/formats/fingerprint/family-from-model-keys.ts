@@ -42,7 +42,8 @@ export function familyFromModelKeys(signals: KeySignals): KeyFamily {
     const attn2 = signals.found.has('sd3.attn2_ln_k');
     evidence.push(
       qkNorm
-        ? `joint_blocks.0.context_block.attn.ln_k present (qk_norm): SD3.5 ${attn2 ? 'medium (x_block.attn2.ln_k present)' : 'large'}`
+        ? `joint_blocks.0.context_block.attn.ln_k present (qk_norm): ` +
+            `SD3.5 ${attn2 ? 'medium (x_block.attn2.ln_k present)' : 'large'}`
         : 'no qk_norm keys: SD3 medium',
     );
     return decide('sd3', sd3, qkNorm ? (attn2 ? 'sd3.5-medium' : 'sd3.5-large') : 'sd3-medium');

@@ -192,7 +192,11 @@ export async function hashModelFile(params: HashModelFileParams): Promise<ModelF
       const windowEnd = Math.min(AUTOV1_OFFSET + AUTOV1_LENGTH, offset + bytesRead);
       if (windowStart < windowEnd) autoV1.update(view.subarray(windowStart - offset, windowEnd - offset));
       if (body !== null && offset + bytesRead > bodyStart) {
-        busy[slot] = body.feed(slot, Math.max(0, bodyStart - offset), bytesRead);
+        const fed = body.feed(slot, Math.max(0, bodyStart - offset), bytesRead);
+        // Awaited only when the slot comes round again; mark it handled so a worker failure in between
+        // is not an unhandled rejection (which would end the process) but the error of that await.
+        fed.catch(() => undefined);
+        busy[slot] = fed;
       }
       offset += bytesRead;
       onProgress?.(offset, size);

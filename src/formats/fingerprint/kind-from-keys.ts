@@ -50,29 +50,31 @@ export function kindFromKeys(params: KindFromKeysParams): { kind: ModelKind; evi
 
   const loraModule = modules.keys().next().value;
   if (loraModule !== undefined) {
-    return { kind: 'lora', evidence: [`${modules.size} modules carry LoRA-family suffixes, e.g. "${loraModule}"`] };
+    const count = `${modules.size} module${modules.size === 1 ? '' : 's'}`;
+    return { kind: 'lora', evidence: [`${count} with LoRA-family suffixes, e.g. "${loraModule}"`] };
   }
   const networkModule = metadata['ss_network_module'];
   if (networkModule !== undefined || architecture.endsWith('/lora')) {
-    return {
-      kind: 'lora',
-      evidence: [
-        `no known LoRA suffix, but metadata declares an adapter (${networkModule === undefined ? `modelspec.architecture="${architecture}"` : `ss_network_module="${networkModule}"`})`,
-      ],
-    };
+    const declared =
+      networkModule === undefined ? `modelspec.architecture="${architecture}"` : `ss_network_module="${networkModule}"`;
+    return { kind: 'lora', evidence: [`no known LoRA suffix, but metadata declares an adapter (${declared})`] };
   }
   const embedding = firstOf(EMBEDDING);
   if (embedding !== undefined || architecture.endsWith('/textual-inversion')) {
     return {
       kind: 'embedding',
-      evidence: [embedding === undefined ? `modelspec.architecture="${architecture}" → embedding` : `key "${embedding}" → embedding`],
+      evidence: [
+        embedding === undefined ? `modelspec.architecture="${architecture}" → embedding` : `key "${embedding}" → embedding`,
+      ],
     };
   }
   const denoiser = firstOf(DENOISER);
   if (denoiser !== undefined) return { kind: 'checkpoint', evidence: [`key "${denoiser}": a denoiser → checkpoint`] };
   const textEncoder = firstOf(TEXT_ENCODER);
   const vae = firstOf(VAE);
-  if (vae !== undefined && textEncoder === undefined) return { kind: 'vae', evidence: [`key "${vae}": autoencoder only → vae`] };
+  if (vae !== undefined && textEncoder === undefined) {
+    return { kind: 'vae', evidence: [`key "${vae}": autoencoder only → vae`] };
+  }
   if (textEncoder !== undefined && vae === undefined) {
     return { kind: 'text-encoder', evidence: [`key "${textEncoder}": text encoder only → text-encoder`] };
   }

@@ -46,7 +46,10 @@ export type FamilyVariant = 'sd3-medium' | 'sd3.5-large' | 'sd3.5-medium' | 'flu
 /** `unknown` means the file does not say: the weights never tell epsilon from v (§7.4), the user confirms. */
 export type PredictionType = 'epsilon' | 'v' | 'unknown';
 
-/** How module names are spelled: kohya `lora_unet_…` (also LyCORIS), PEFT `…lora_A.weight`, old diffusers `…lora.down.weight`. */
+/**
+ * How module names are spelled: kohya `lora_unet_…` (LyCORIS too), PEFT `…lora_A.weight`, old diffusers
+ * `…lora.down.weight`.
+ */
 export type LoraNaming = 'kohya' | 'peft' | 'diffusers-legacy' | 'mixed' | 'unknown';
 
 /** `locon` is LyCORIS' plain low-rank algorithm (`algo=lora|locon`); `lora` is sd-scripts' own module. */

@@ -22,8 +22,6 @@ export const GGUF_VALUE_TYPES = [
 export type GgufValueTypeName = (typeof GGUF_VALUE_TYPES)[number]['name'];
 export type GgufScalarTypeName = Exclude<GgufValueTypeName, 'array'>;
 
-export const GGUF_TYPE = { u32: 4, bool: 7, string: 8, array: 9 } as const;
-
 export interface GgmlTypeInfo {
   name: string;
   /** Elements per block. */

@@ -1,5 +1,5 @@
 import type { WorkMeter } from '../safetensors/strict-json.ts';
-import { GGML_TYPES, GGUF_TYPE, GGUF_VALUE_TYPES } from './types.ts';
+import { GGML_TYPES, GGUF_VALUE_TYPES } from './types.ts';
 import type { GgmlTypeInfo, GgufScalarTypeName } from './types.ts';
 
 export interface GgufLimits {
