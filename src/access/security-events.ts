@@ -1,6 +1,6 @@
 /**
- * The security event log: auth failures, refused requests and (later) refused files and unsandboxed
- * runs. Details pass through the redactor before they are stored, and listeners (the studio's SSE
+ * The security event log: auth failures, refused requests, credential changes; later issues add refused
+ * files and unsandboxed runs as kinds of their own. Details pass through the redactor before they are stored, and listeners (the studio's SSE
  * stream) hear each new event.
  */
 import { EventEmitter } from 'node:events';
@@ -16,14 +16,10 @@ export const SECURITY_EVENT_KINDS = [
   'upgrade-refused',
   'csrf-refused',
   'rate-limited',
-  'pairing-failed',
   'session-revoked',
   'token-rotated',
   'token-created',
   'token-removed',
-  'path-refused',
-  'file-refused',
-  'unsandboxed-run',
 ] as const;
 export type SecurityEventKind = (typeof SECURITY_EVENT_KINDS)[number];
 

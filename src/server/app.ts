@@ -14,7 +14,7 @@ import { LorasmithError } from '../core/errors.ts';
 import { LORASMITH_VERSION } from '../core/version.ts';
 import type { Settings } from '../core/settings.ts';
 import type { Studio } from '../studio/studio.ts';
-import { AuthBackoff } from './auth-backoff.ts';
+import { AuthBackoff, createAuthFailureRecorder } from './auth-backoff.ts';
 import type { App, RouteContext } from './context.ts';
 import { sessionCookieName } from './cookies.ts';
 import { createErrorHandler } from './error-handler.ts';
@@ -55,6 +55,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
     tls,
     exposed: (params.publicNames ?? []).length > 0,
     startedAt: new Date().toISOString(),
+    recordAuthFailure: createAuthFailureRecorder({ backoff: new AuthBackoff(), settings: studio.settings, events: studio.securityEvents }),
   };
 
   const app = Fastify({
@@ -82,7 +83,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
     else jsonParser(request, typeof body === 'string' ? body : body.toString('utf8'), done);
   });
 
-  app.addHook('onRequest', createGuard({ studio, origins, cookieName: context.cookieName, backoff: new AuthBackoff() }));
+  app.addHook('onRequest', createGuard({ studio, origins, cookieName: context.cookieName, recordAuthFailure: context.recordAuthFailure }));
   app.addHook('onResponse', async (request, reply) => {
     // Method, route pattern and status only: the raw URL can hold a pairing code (LOG-R02).
     studio.log.debug({ method: request.method, route: request.routeOptions.url ?? '(unmatched)', status: reply.statusCode }, 'request');
@@ -103,6 +104,9 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
     timeWindow: 60_000,
     keyGenerator: (request) => request.auth?.key ?? `ip:${request.ip}`,
     allowList: (request) => !request.url.startsWith('/api/'),
+    onExceeded: (request, key) => {
+      void studio.securityEvents.record('rate-limited', `${request.method} ${request.routeOptions.url ?? '(unmatched)'} over the limit for ${key}`, request.ip);
+    },
     errorResponseBuilder: (_request, limit) =>
       new LorasmithError({ code: 'rate-limited', message: `Too many requests; limit ${limit.max} per minute.`, hint: `Retry in ${limit.after}.`, status: 429, exitCode: 2 }),
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyBaseLogger, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Studio } from '../studio/studio.ts';
+import type { AuthFailureRecorder } from './auth-backoff.ts';
 import type { StudioOrigins } from './origins.ts';
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
@@ -13,4 +14,5 @@ export interface RouteContext {
   tls: boolean;
   exposed: boolean;
   startedAt: string;
+  recordAuthFailure: AuthFailureRecorder;
 }

@@ -9,7 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { digestsEqual, sha256Hex } from '../access/credentials.ts';
 import type { SecurityEventKind } from '../access/security-events.ts';
 import type { Studio } from '../studio/studio.ts';
-import type { AuthBackoff } from './auth-backoff.ts';
+import type { AuthFailureRecorder } from './auth-backoff.ts';
 import { readCookie } from './cookies.ts';
 import type { StudioOrigins } from './origins.ts';
 import type { RequestAuth } from './request-auth.ts';
@@ -20,7 +20,7 @@ export interface GuardParams {
   studio: Studio;
   origins: StudioOrigins;
   cookieName: string;
-  backoff: AuthBackoff;
+  recordAuthFailure: AuthFailureRecorder;
 }
 
 interface Refusal {
@@ -61,7 +61,7 @@ function sameString(a: string, b: string): boolean {
 }
 
 export function createGuard(params: GuardParams) {
-  const { studio, origins, cookieName, backoff } = params;
+  const { studio, origins, cookieName, recordAuthFailure } = params;
 
   async function refuse(request: FastifyRequest, reply: FastifyReply, refusal: Refusal): Promise<FastifyReply> {
     await studio.securityEvents.record(refusal.event, `${request.method} ${pathOf(request.url)}: ${refusal.message}`, request.ip);
@@ -69,26 +69,13 @@ export function createGuard(params: GuardParams) {
   }
 
   async function authFailure(request: FastifyRequest, reply: FastifyReply, message: string): Promise<FastifyReply> {
-    const limits = (await studio.settings.get()).rateLimits;
-    const started = backoff.fail({ perMinute: limits.authFailuresPerMinute, backoffMinutes: limits.authBackoffMinutes });
-    if (started) await studio.securityEvents.record('auth-backoff', `too many failed credentials; refusing unauthenticated requests for ${limits.authBackoffMinutes} min`, request.ip);
-    const retryAfter = backoff.retryAfterSeconds();
-    if (retryAfter > 0) {
-      reply.header('retry-after', String(retryAfter));
-      return refuse(request, reply, {
-        status: 429,
-        code: 'rate-limited',
-        message: 'Too many failed sign-in attempts.',
-        hint: `Wait ${retryAfter} s, then pair again with \`lorasmith pair\`.`,
-        event: 'auth-failed',
-      });
-    }
-    return refuse(request, reply, {
-      status: 401,
-      code: 'unauthenticated',
-      message,
-      hint: 'Open the URL printed by `lorasmith pair`, or send the API secret as a bearer token.',
-      event: 'auth-failed',
+    const { retryAfterSeconds } = await recordAuthFailure(`${request.method} ${pathOf(request.url)}: ${message}`, request.ip);
+    const limited = retryAfterSeconds > 0;
+    if (limited) reply.header('retry-after', String(retryAfterSeconds));
+    return reply.code(limited ? 429 : 401).send({
+      error: limited
+        ? { code: 'rate-limited', message: 'Too many failed sign-in attempts.', hint: `Wait ${retryAfterSeconds} s, then pair again with \`lorasmith pair\`.` }
+        : { code: 'unauthenticated', message, hint: 'Open the URL printed by `lorasmith pair`, or send the API secret as a bearer token.' },
     });
   }
 
@@ -175,7 +162,10 @@ export function createGuard(params: GuardParams) {
       auth = await bearerAuth(bearer);
       if (auth === null) return authFailure(request, reply, 'The bearer token is not valid.');
     } else {
-      return authFailure(request, reply, 'This request carries no credentials.');
+      // No credential presented is not a guess: no backoff, no event (every unpaired page load asks once).
+      return reply.code(401).send({
+        error: { code: 'unauthenticated', message: 'This request carries no credentials.', hint: 'Open the URL printed by `lorasmith pair`, or send the API secret as a bearer token.' },
+      });
     }
 
     if (auth.kind === 'session' && path.startsWith('/api/uploads')) {

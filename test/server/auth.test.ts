@@ -147,6 +147,8 @@ describe('rate limits (WEB-R11)', () => {
     const limited = await studio.asBearer({ path: '/api/health' });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(limited.json<{ error: { code: string } }>().error.code).toBe('rate-limited');
+    const events = (await studio.asBearer({ path: '/api/security-events' }, (await studio.running.studio.tokens.create('reader')).token)).json<{ events: Array<{ kind: string }> }>().events;
+    expect(events.some((event) => event.kind === 'rate-limited')).toBe(true);
     // Another credential has its own budget.
     const other = (await studio.running.studio.tokens.create('other')).token;
     expect((await studio.asBearer({ path: '/api/health' }, other)).status).toBe(200);
@@ -166,5 +168,14 @@ describe('rate limits (WEB-R11)', () => {
     const events = (await studio.asBearer({ path: '/api/security-events' })).json<{ events: Array<{ kind: string }> }>().events;
     expect(events.filter((event) => event.kind === 'auth-failed').length).toBeGreaterThanOrEqual(6);
     expect(events.some((event) => event.kind === 'auth-backoff')).toBe(true);
+  });
+
+  it('wrong pairing codes count as failed credentials; a valid code still pairs during the backoff', async () => {
+    studio = await startTestStudio();
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await rawRequest({ url: `${studio.url}/pair?code=lsp_wrong${i}` })).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.at(-1)).toBe(429);
+    expect((await studio.pair()).startsWith('lorasmith_session_')).toBe(true);
   });
 });

@@ -15,8 +15,12 @@ export function accessRoutes(app: App, ctx: RouteContext): void {
   // is set, and the browser is sent on to a URL without the code (it never stays in history).
   app.get('/pair', { schema: { hide: true, querystring: z.object({ code: z.string().max(200) }).strict() } }, async (request, reply) => {
     if (!(await studio.pairing.redeem(request.query.code))) {
-      await studio.securityEvents.record('pairing-failed', 'a pairing code was unknown, spent or expired', request.ip);
-      return reply.code(401).type('text/plain; charset=utf-8').send('This pairing link is no longer valid. Run `lorasmith pair` for a new one.\n');
+      const { retryAfterSeconds } = await ctx.recordAuthFailure('a pairing code was unknown, spent or expired', request.ip);
+      if (retryAfterSeconds > 0) reply.header('retry-after', String(retryAfterSeconds));
+      return reply
+        .code(retryAfterSeconds > 0 ? 429 : 401)
+        .type('text/plain; charset=utf-8')
+        .send('This pairing link is no longer valid. Run `lorasmith pair` for a new one.\n');
     }
     const settings = await studio.settings.get();
     const { secret } = await studio.sessions.create({ ttlHours: settings.server.sessionTtlHours, userAgent: request.headers['user-agent'] ?? null });
