@@ -167,8 +167,7 @@ class Interpreter implements Reporter {
   private checkDialect(op: Op): void {
     if (this.dialect === 'torch-zip') {
       if (op.name === 'PROTO') {
-        const first = op.offset === 0 || this.reader.opcodeCount === 1;
-        if (!first) {
+        if (this.reader.opcodeCount !== 1) {
           this.add({ verdict: 'invalid', code: 'pickle.proto_repeated', message: 'data.pkl switches protocol mid-stream', requirement: 'PKL-R06', offset: op.offset });
         } else if (op.int !== 2n && op.int !== 3n) {
           this.add({ verdict: 'invalid', code: 'pickle.protocol', message: `data.pkl uses protocol ${op.int}, not 2 or 3`, requirement: 'PKL-R06', offset: op.offset });

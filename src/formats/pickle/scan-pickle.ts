@@ -1,7 +1,7 @@
 import { interpretPickle } from './interpret.ts';
 import { DEFAULT_PICKLE_LIMITS } from './types.ts';
 import type { Finding, PickleLimits, ScanWarning, Verdict } from './types.ts';
-import type { VisitMeter } from './values.ts';
+import type { PValue, VisitMeter } from './values.ts';
 import { verdictOf } from './verdict.ts';
 
 export interface PickleScan {
@@ -31,29 +31,44 @@ export function visitMeterFor(params: { byteLength: number; limits: PickleLimits
  */
 export function scanPickle(params: { bytes: Uint8Array; member?: string; limits?: Partial<PickleLimits> }): PickleScan {
   const limits = resolvePickleLimits(params.limits);
+  const bytes = params.bytes.subarray(0, limits.maxPickleBytes);
+  return runRawPickle({ ...params, bytes, limits, totalLength: params.bytes.length }).scan;
+}
+
+/**
+ * `scanPickle`, also returning the modelled root value, for containers that look inside it (a legacy torch
+ * file is a raw pickle whose root is the magic number). `bytes` may be a prefix of a longer input of
+ * `totalLength` bytes: then the input is over the size limit, or the stream must end before the prefix does.
+ */
+export function runRawPickle(params: { bytes: Uint8Array; totalLength: number; member?: string; limits: PickleLimits }): {
+  scan: PickleScan;
+  root: PValue | undefined;
+  end: number;
+  meter: VisitMeter;
+} {
+  const { limits } = params;
   const meter = visitMeterFor({ byteLength: params.bytes.length, limits });
   const member = params.member === undefined ? {} : { member: params.member };
-  if (params.bytes.length > limits.maxPickleBytes) {
-    const finding: Finding = {
-      verdict: 'invalid',
-      code: 'pickle.limit_size',
-      message: `the pickle is ${params.bytes.length} bytes, over the ${limits.maxPickleBytes}-byte limit`,
-      requirement: 'PKL-R11',
-      ...member,
-    };
-    return { verdict: 'invalid', findings: [finding], warnings: [], protocol: 0, opcodes: 0, visits: 0 };
-  }
   const run = interpretPickle({ bytes: params.bytes, dialect: 'raw', limits, meter, ...member });
   const findings = [...run.findings];
-  if (run.root !== undefined && run.end < params.bytes.length) {
+  if (params.totalLength > limits.maxPickleBytes && run.root === undefined) {
+    findings.push({
+      verdict: 'invalid',
+      code: 'pickle.limit_size',
+      message: `the pickle is ${params.totalLength} bytes, over the ${limits.maxPickleBytes}-byte limit`,
+      requirement: 'PKL-R11',
+      ...member,
+    });
+  } else if (run.root !== undefined && run.end < params.totalLength) {
     findings.push({
       verdict: 'invalid',
       code: 'pickle.trailing_bytes',
-      message: `${params.bytes.length - run.end} bytes follow the pickle's STOP`,
+      message: `${params.totalLength - run.end} bytes follow the pickle's STOP`,
       requirement: 'PKL-R12',
       offset: run.end,
       ...member,
     });
   }
-  return { verdict: verdictOf(findings), findings, warnings: run.warnings, protocol: run.protocol, opcodes: run.opcodes, visits: meter.visits };
+  const scan = { verdict: verdictOf(findings), findings, warnings: run.warnings, protocol: run.protocol, opcodes: run.opcodes, visits: meter.visits };
+  return { scan, root: run.root, end: run.end, meter };
 }

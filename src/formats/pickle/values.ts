@@ -96,6 +96,11 @@ export function describeKind(value: PValue): string {
   }
 }
 
+/** The `dictKey` of a str key, for looking entries up by name. */
+export function stringKey(value: string): string {
+  return `s:${value}`;
+}
+
 const identities = new WeakMap<object, number>();
 let nextIdentity = 1;
 
@@ -127,7 +132,7 @@ export function dictKey(value: PValue, meter: VisitMeter, offset: number, depth 
     case 'str':
       // Hashing a key costs its length: charge for it, or a reused 1 MiB key would make work unbounded.
       spend(meter, value.value.length >> 6, offset);
-      return `s:${value.value}`;
+      return stringKey(value.value);
     case 'bytes':
       if (value.mutable) return undefined;
       spend(meter, value.value.length >> 6, offset);
