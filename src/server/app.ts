@@ -58,6 +58,9 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
     recordAuthFailure: createAuthFailureRecorder({ backoff: new AuthBackoff(), settings: studio.settings, events: studio.securityEvents }),
   };
 
+  // Node checks header and request timeouts on an interval (30 s by default): check every second so a
+  // client that drips its headers is cut off close to headersTimeout.
+  const connectionLimits = { maxHeaderSize: 16 * 1024, headersTimeout: settings.server.headersTimeoutMs, connectionsCheckingInterval: 1000 };
   const app = Fastify({
     logger: false,
     bodyLimit: settings.server.bodyLimitBytes,
@@ -65,8 +68,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
     connectionTimeout: 0,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
-    http: { maxHeaderSize: 16 * 1024, headersTimeout: settings.server.headersTimeoutMs },
-    ...(params.tls === undefined ? {} : { https: { cert: params.tls.cert, key: params.tls.key } }),
+    ...(params.tls === undefined ? { http: connectionLimits } : { https: { ...connectionLimits, cert: params.tls.cert, key: params.tls.key } }),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler);

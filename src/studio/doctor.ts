@@ -26,13 +26,22 @@ export type Runner = (command: string, args: string[]) => Promise<RunResult | nu
 
 export const runProgram: Runner = (command, args) =>
   new Promise((resolve) => {
-    const child = spawn(command, args, { shell: false, timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { shell: false, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Our own timer, cleared on every outcome: spawn's `timeout` option keeps the process alive for its
+    // full length when the program does not exist (ENOENT never emits 'exit').
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', () => resolve(null));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 
 const GiB = 1024 ** 3;

@@ -42,6 +42,15 @@ beforeAll(async () => {
 });
 
 describe('contract', () => {
+  it('bin/lorasmith.js runs under the pinned Node 24 even when started by the machine’s own node', () => {
+    for (const node of [process.execPath, '/usr/bin/node']) {
+      const result = spawnSync(node, [path.resolve('bin/lorasmith.js'), 'doctor', '--json'], { env: { ...process.env, LORASMITH_HOME: home }, encoding: 'utf8', timeout: 30_000 });
+      const report = JSON.parse(result.stdout) as { checks: Array<{ name: string; status: string; detail: string }> };
+      expect(report.checks[0]).toMatchObject({ name: 'node', status: 'ok', detail: expect.stringContaining('Node 24.') });
+    }
+  });
+
+
   it('--help lists the verbs and exits 0; each verb has its own help', () => {
     const help = run(['--help']);
     expect(help.code).toBe(0);

@@ -252,3 +252,28 @@ describe('OpenAPI', () => {
     expect(JSON.stringify(document.paths['/api/tokens']?.post?.requestBody)).toContain('"name"');
   });
 });
+
+describe('timeouts (WEB-R12)', () => {
+  it('a client that never finishes its headers is cut off after headersTimeout', async () => {
+    const slow = await startTestStudio();
+    try {
+      await slow.running.studio.settings.update({ server: { headersTimeoutMs: 1000 } });
+      await slow.restart();
+      const started = Date.now();
+      const closedAfter = await new Promise<number>((resolve, reject) => {
+        const socket = net.connect(slow.running.port, '127.0.0.1', () => socket.write(`GET /api/health HTTP/1.1\r\nHost: ${slow.host}\r\nX-Slow: `));
+        const drip = setInterval(() => socket.write('a'), 200);
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(Date.now() - started);
+        });
+        socket.on('error', () => undefined);
+        setTimeout(() => reject(new Error('still open after 10 s')), 10_000);
+      });
+      expect(closedAfter).toBeLessThan(5000);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
