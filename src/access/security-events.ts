@@ -20,6 +20,7 @@ export const SECURITY_EVENT_KINDS = [
   'token-rotated',
   'token-created',
   'token-removed',
+  'file-refused',
 ] as const;
 export type SecurityEventKind = (typeof SECURITY_EVENT_KINDS)[number];
 

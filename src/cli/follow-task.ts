@@ -66,7 +66,8 @@ export async function followTask(params: { io: CliIO; json: boolean; source: Tas
   try {
     for await (const record of updates(source, id)) {
       last = record;
-      progress.update(record.progress);
+      // A queued task has no progress yet: nothing to draw.
+      if (record.state !== 'queued') progress.update(record.progress);
       if (FINAL_TASK_STATES.has(record.state)) break;
     }
   } finally {

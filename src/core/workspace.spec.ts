@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MIGRATIONS } from './db/migrations.ts';
 import { openDatabase } from './db/open-database.ts';
 import { SecretStore } from './secret-store.ts';
 import { defaultSettings, SettingsStore } from './settings.ts';
@@ -30,14 +31,14 @@ describe('workspace', () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'lorasmith-db-'));
     const database = openDatabase(path.join(home, 'lorasmith.db'));
     expect(database.raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(database.raw.pragma('user_version', { simple: true })).toBe(1);
+    expect(database.raw.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     const tables = database.raw.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>;
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['settings', 'sessions', 'tasks', 'uploads', 'security_events', 'api_tokens', 'pairing_codes']));
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['settings', 'sessions', 'tasks', 'uploads', 'security_events', 'api_tokens', 'pairing_codes', 'models']));
     expect(await mode(path.join(home, 'lorasmith.db'))).toBe('600');
     await database.close();
     // Reopening applies nothing twice.
     const again = openDatabase(path.join(home, 'lorasmith.db'));
-    expect(again.raw.pragma('user_version', { simple: true })).toBe(1);
+    expect(again.raw.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     await again.close();
   });
 

@@ -22,6 +22,7 @@ import { createGuard } from './guard.ts';
 import { studioOrigins } from './origins.ts';
 import { accessRoutes } from './routes/access-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
+import { modelRoutes } from './routes/model-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
 import { uploadRoutes } from './routes/upload-routes.ts';
 import { workspaceRoutes } from './routes/workspace-routes.ts';
@@ -123,6 +124,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
   taskRoutes(app, context);
   eventRoutes(app, context);
   uploadRoutes(app, context);
+  modelRoutes(app, context);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const webDist = params.webDist ?? WEB_DIST;

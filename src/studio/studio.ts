@@ -12,6 +12,8 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import { SecretStore } from '../core/secret-store.ts';
 import { SettingsStore } from '../core/settings.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
+import { modelImportTask } from '../library/model-import-task.ts';
+import { ModelLibrary } from '../library/model-library.ts';
 import { selftestTask } from '../tasks/selftest-task.ts';
 import { TaskService } from '../tasks/task-service.ts';
 import { UploadService } from '../uploads/upload-service.ts';
@@ -29,6 +31,7 @@ export interface Studio {
   securityEvents: SecurityEvents;
   tasks: TaskService;
   uploads: UploadService;
+  library: ModelLibrary;
   close(): Promise<void>;
 }
 
@@ -44,8 +47,17 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   const database = openDatabase(workspace.paths.db);
   await ensureApiSecret(workspace.paths.apiSecret);
   const tasks = new TaskService({ db: database.db, log });
-  tasks.register(selftestTask);
   const settings = new SettingsStore(database.db);
+  const securityEvents = new SecurityEvents(database.db);
+  const library = new ModelLibrary({ db: database.db, workspace });
+  const uploads = new UploadService({ db: database.db, quarantineDir: workspace.paths.areas.quarantine, settings: () => settings.get() });
+  tasks.register(selftestTask);
+  tasks.register(modelImportTask({ workspace, library, securityEvents }));
+  // A model upload is verified by the upload protocol, then imported as a task the page follows.
+  uploads.registerPipeline('model', async (upload) => {
+    const task = await tasks.start('model-import', { file: upload.file, name: upload.name, source: 'upload' });
+    return { taskId: task.id };
+  });
   return {
     workspace,
     db: database.db,
@@ -56,9 +68,10 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
     tokens: new NamedTokens(database.db),
     sessions: new Sessions(database.db),
     pairing: new PairingCodes(database.db),
-    securityEvents: new SecurityEvents(database.db),
+    securityEvents,
     tasks,
-    uploads: new UploadService({ db: database.db, quarantineDir: workspace.paths.areas.quarantine, settings: () => settings.get() }),
+    uploads,
+    library,
     close: async () => {
       await tasks.close();
       await database.close();

@@ -48,6 +48,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'model library',
+    sql: `
+      CREATE TABLE models (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, family TEXT NOT NULL, variant TEXT,
+        prediction_type TEXT NOT NULL, format TEXT NOT NULL, size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL UNIQUE, autov2 TEXT NOT NULL, autov1 TEXT, sshs_model_hash TEXT,
+        rel_path TEXT NOT NULL UNIQUE, source TEXT NOT NULL, lora TEXT, evidence TEXT NOT NULL,
+        warnings TEXT NOT NULL, tensor_count INTEGER NOT NULL, parameter_count INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX models_created ON models (created_at);
+    `,
+  },
 ];
 
 export function migrate(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): number {

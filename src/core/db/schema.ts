@@ -70,6 +70,29 @@ export interface UploadsTable {
   updated_at: string;
 }
 
+export interface ModelsTable {
+  id: string;
+  name: string;
+  kind: string;
+  family: string;
+  variant: string | null;
+  prediction_type: string;
+  format: string;
+  size: number;
+  sha256: string;
+  autov2: string;
+  autov1: string | null;
+  sshs_model_hash: string | null;
+  rel_path: string;
+  source: string;
+  lora: string | null;
+  evidence: string;
+  warnings: string;
+  tensor_count: number;
+  parameter_count: number;
+  created_at: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   api_tokens: ApiTokensTable;
@@ -78,4 +101,5 @@ export interface Database {
   security_events: SecurityEventsTable;
   tasks: TasksTable;
   uploads: UploadsTable;
+  models: ModelsTable;
 }

@@ -94,7 +94,7 @@ async function checkRecordCrcs(params: { source: ByteSource; checkpoint: TorchCh
  * Tensor names are their dict path joined with `.`. A checkpoint with a `state_dict` (Lightning, SD 1.x)
  * converts only that dict, without the prefix; everything else in it is reported as dropped.
  */
-function selectTensors(checkpoint: TorchCheckpoint): { tensors: Array<{ name: string; tensor: TensorDescription }>; dropped: string[] } {
+export function selectTensors(checkpoint: TorchCheckpoint): { tensors: Array<{ name: string; tensor: TensorDescription }>; dropped: string[] } {
   const hasStateDict = checkpoint.tensors.some((tensor) => tensor.path[0] === 'state_dict' && tensor.path.length > 1);
   const tensors: Array<{ name: string; tensor: TensorDescription }> = [];
   const dropped: string[] = [];

@@ -1,6 +1,6 @@
 export { bufferSource, openFileSource } from './byte-source.ts';
 export type { ByteSource, FileByteSource } from './byte-source.ts';
-export { convertSource, convertToSafetensors } from './convert.ts';
+export { convertSource, convertToSafetensors, selectTensors } from './convert.ts';
 export type { ConvertResult } from './convert.ts';
 export { scanModelFile, scanModelSource } from './scan-model-file.ts';
 export type { ModelFileFormat, ModelFileScan, StorageRecord, TorchCheckpoint } from './types.ts';
