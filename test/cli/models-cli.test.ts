@@ -39,6 +39,29 @@ describe('scan', () => {
   });
 });
 
+describe('scan of a diffusers folder', () => {
+  it('is recognised by content: weight files scanned (a pickle .bin too), configs left alone', async () => {
+    const pipeline = path.join(files, 'sd-pipeline');
+    await mkdir(path.join(pipeline, 'unet'), { recursive: true });
+    await mkdir(path.join(pipeline, 'text_encoder'), { recursive: true });
+    await writeFile(path.join(pipeline, 'model_index.json'), JSON.stringify({ _class_name: 'StableDiffusionPipeline', _diffusers_version: '0.32.1', unet: ['diffusers', 'UNet2DConditionModel'], text_encoder: ['transformers', 'CLIPTextModel'] }));
+    await writeFile(path.join(pipeline, 'unet', 'config.json'), '{}');
+    await writeFile(path.join(pipeline, 'unet', 'diffusion_pytorch_model.safetensors'), sd1LoraSafetensors());
+    await writeFile(path.join(pipeline, 'text_encoder', 'config.json'), '{}');
+    await writeFile(path.join(pipeline, 'text_encoder', 'pytorch_model.bin'), maliciousPickle());
+    const result = run(['scan', pipeline, '--json']);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as { folders: Array<{ type: string; className: string }>; results: Array<{ path: string; verdict: string }> };
+    expect(report.folders).toEqual([expect.objectContaining({ type: 'diffusers', className: 'StableDiffusionPipeline', components: 2 })]);
+    expect(report.results.map((r) => [path.relative(pipeline, r.path), r.verdict]).sort()).toEqual([
+      ['text_encoder/pytorch_model.bin', 'unsafe'],
+      ['unet/diffusion_pytorch_model.safetensors', 'safe'],
+    ]);
+    await writeFile(path.join(pipeline, 'text_encoder', 'pytorch_model.bin'), sd1LoraSafetensors());
+    expect(run(['scan', pipeline]).code).toBe(0);
+  });
+});
+
 describe('inspect', () => {
   it('describes a LoRA from its header; hashes only with --hash or from the library', () => {
     const plain = JSON.parse(run(['inspect', path.join(files, 'lora.safetensors'), '--json']).stdout) as Record<string, unknown>;
