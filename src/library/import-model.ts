@@ -57,7 +57,7 @@ export function refusalError(name: string, scan: FileScan): LorasmithError {
   const finding = scan.findings[0];
   const where = finding?.member ? ` in ${finding.member}` : '';
   const at = finding?.offset === undefined ? '' : ` at byte ${finding.offset}`;
-  const label = finding?.label ? ` (contains ${finding.label})` : '';
+  const label = finding?.label && !finding.message.includes(finding.label) ? ` (contains ${finding.label})` : '';
   return new LorasmithError({
     code: scan.verdict,
     message: `${name} is ${scan.verdict}: ${finding?.message ?? 'refused by the scan'}${label}${where}${at}.`,

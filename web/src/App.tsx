@@ -4,12 +4,13 @@ import { AppHeader } from './components/AppHeader.tsx';
 import { ErrorBanner } from './components/ErrorBanner.tsx';
 import { Loading } from './components/Loading.tsx';
 import { NotPaired } from './components/NotPaired.tsx';
+import { SessionProvider } from './session.tsx';
 import { Shell } from './Shell.tsx';
 import type { Session } from './types.ts';
 
 type Gate =
   | { kind: 'checking' }
-  | { kind: 'paired' }
+  | { kind: 'paired'; session: Session }
   | { kind: 'not-paired'; checking: boolean }
   | { kind: 'error'; error: ApiError };
 
@@ -20,9 +21,9 @@ export function App() {
   const check = useCallback(async () => {
     setGate((current) => (current.kind === 'not-paired' ? { kind: 'not-paired', checking: true } : { kind: 'checking' }));
     try {
-      // The session's CSRF token matters only to uploads, which this page does not do yet.
-      await request<Session>('GET', '/api/session', { quietUnauthorized: true });
-      setGate({ kind: 'paired' });
+      // The session's CSRF token matters only to uploads; it stays in memory, in the session context.
+      const session = await request<Session>('GET', '/api/session', { quietUnauthorized: true });
+      setGate({ kind: 'paired', session });
     } catch (cause) {
       const error = toApiError(cause);
       setGate(error.status === 401 ? { kind: 'not-paired', checking: false } : { kind: 'error', error });
@@ -37,7 +38,11 @@ export function App() {
 
   switch (gate.kind) {
     case 'paired':
-      return <Shell />;
+      return (
+        <SessionProvider session={gate.session}>
+          <Shell />
+        </SessionProvider>
+      );
     case 'not-paired':
       return (
         <>

@@ -5,6 +5,7 @@ import { Sidebar } from './components/Sidebar.tsx';
 import { StudioEventsProvider } from './events.tsx';
 import { EMPTY_PAGES } from './pages/emptyPages.ts';
 import { EmptyPage } from './pages/EmptyPage.tsx';
+import { ModelsPage } from './pages/ModelsPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
 import { HOME_PATH, LOOP_ROUTES, navigate, SETTINGS_ROUTE, usePathname } from './router.ts';
@@ -16,6 +17,7 @@ function titleFor(pathname: string): string {
 
 function Page({ pathname }: { pathname: string }) {
   if (pathname === SETTINGS_ROUTE.path) return <SettingsPage />;
+  if (pathname === '/models') return <ModelsPage />;
   const spec = EMPTY_PAGES[pathname];
   return spec ? <EmptyPage spec={spec} /> : <NotFoundPage pathname={pathname} />;
 }

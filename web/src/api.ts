@@ -60,16 +60,21 @@ async function readError(response: Response): Promise<ApiError> {
 
 export interface RequestOptions {
   body?: unknown;
+  /** A binary body (an upload chunk), sent as it is; the caller sets its Content-Type in `headers`. */
+  raw?: Blob;
+  headers?: Record<string, string>;
   signal?: AbortSignal;
   /** The session check itself handles 401 as "not paired" instead of "session ended". */
   quietUnauthorized?: boolean;
 }
 
 export async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
   const init: RequestInit = { method, credentials: 'same-origin', headers, cache: 'no-store' };
   if (options.signal) init.signal = options.signal;
-  if (options.body !== undefined) {
+  if (options.raw !== undefined) {
+    init.body = options.raw;
+  } else if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(options.body);
   }

@@ -71,8 +71,68 @@ export interface TaskRecord {
   createdAt: string;
   updatedAt: string;
   error: ApiErrorBody | null;
+  /** What a finished task produced; its shape depends on the kind (e.g. `{ model }` for `model-import`). */
+  result?: unknown;
 }
 
 export function isFinalState(state: TaskState): boolean {
   return state !== 'queued' && state !== 'running';
 }
+
+export type ModelKind = 'checkpoint' | 'lora' | 'vae' | 'text-encoder' | 'embedding' | 'tagger' | 'other';
+export type ModelFormat = 'safetensors' | 'gguf' | 'onnx';
+export type PredictionType = 'epsilon' | 'v' | 'unknown';
+export type ModelSourceType = 'local' | 'upload' | 'hf' | 'civitai' | 'url' | 'run';
+
+export interface LoraInfo {
+  naming: string;
+  algorithm: string;
+  dora: boolean;
+  /** The trainer's network module when the metadata names it, e.g. `networks.lora`. */
+  networkModule?: string | null;
+  rank: number | null;
+  convRank: number | null;
+  alpha: number | null;
+  /** Target group → number of modules adapted. */
+  targets: Record<string, number>;
+}
+
+export interface ModelRecord {
+  id: string;
+  name: string;
+  kind: ModelKind;
+  /** 'sd1' | 'sd2' | 'sdxl' | 'sd3' | 'flux1' | 'chroma' | 'lumina2' | 'hunyuan-image-2.1' | 'anima' | 'fluxflow' | 'unknown' */
+  family: string;
+  variant: string | null;
+  predictionType: PredictionType;
+  format: ModelFormat;
+  verdict: 'safe';
+  warnings: string[];
+  size: number;
+  tensorCount: number;
+  parameterCount: number;
+  hashes: { sha256: string; autoV2: string; autoV1: string | null; sshsModelHash: string | null };
+  lora: LoraInfo | null;
+  source: {
+    type: ModelSourceType;
+    converted: null | { from: string; originalName: string; originalSha256: string };
+  };
+  evidence: string[];
+  createdAt: string;
+}
+
+export interface TensorInfo {
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+}
+
+export interface ModelHeader {
+  format: ModelFormat;
+  tensors: TensorInfo[];
+  metadata: Record<string, string>;
+  dtypes: Record<string, { count: number; bytes: number }>;
+}
+
+export type UploadKind = 'model' | 'image' | 'zip';

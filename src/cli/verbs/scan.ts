@@ -42,7 +42,7 @@ async function* walk(target: string, explicit: boolean): AsyncGenerator<WalkItem
 
 function line(result: FileScan): string {
   const finding = result.findings[0];
-  const reason = finding === undefined ? '' : `  ${finding.message}${finding.label ? ` (contains ${finding.label})` : ''}`;
+  const reason = finding === undefined ? '' : `  ${finding.message}${finding.label && !finding.message.includes(finding.label) ? ` (contains ${finding.label})` : ''}`;
   const warn = result.warnings.length > 0 ? `  [${result.warnings.length} warning${result.warnings.length > 1 ? 's' : ''}]` : '';
   return `${result.verdict.padEnd(11)} ${result.path}  (${result.format})${reason}${warn}`;
 }

@@ -6,12 +6,6 @@ export interface EmptyPageSpec {
 }
 
 export const EMPTY_PAGES: Record<string, EmptyPageSpec> = {
-  '/models': {
-    id: 'models',
-    title: 'Models',
-    line: 'Models: arriving with the model library.',
-    cli: 'lorasmith models list · lorasmith pull SOURCE',
-  },
   '/datasets': {
     id: 'datasets',
     title: 'Datasets',

@@ -8,25 +8,17 @@ import { TaskProgress } from '../../components/TaskProgress.tsx';
 import { useStudioEvent } from '../../events.tsx';
 import { useAction } from '../../hooks/useAction.ts';
 import { useTaskEvents } from '../../hooks/useTaskEvents.ts';
+import { laterRecord } from '../../tasks.ts';
 import { isFinalState, type TaskRecord } from '../../types.ts';
 import { RecentTasks } from './RecentTasks.tsx';
 
 const SELFTEST = { steps: 20, intervalMs: 100 };
 
-/** Two streams report the same task; never step back to an older record or out of a final state. */
-function later(current: TaskRecord | null, incoming: TaskRecord): TaskRecord | null {
-  if (current === null || current.id !== incoming.id) return current;
-  if (isFinalState(current.state) && !isFinalState(incoming.state)) return current;
-  const was = Date.parse(current.updatedAt);
-  const now = Date.parse(incoming.updatedAt);
-  return Number.isNaN(was) || Number.isNaN(now) || now >= was ? incoming : current;
-}
-
 export function SelfTestSection() {
   const [task, setTask] = useState<TaskRecord | null>(null);
   const running = task !== null && !isFinalState(task.state);
 
-  const onRecord = (record: TaskRecord) => setTask((current) => later(current, record));
+  const onRecord = (record: TaskRecord) => setTask((current) => laterRecord(current, record));
   useTaskEvents(running ? task.id : null, onRecord);
   useStudioEvent('task', onRecord);
 
