@@ -1,0 +1,13 @@
+export { CAPTION_EXTENSION, IMAGE_EXTENSIONS, LORASMITH_DIR, listDatasetImages, resolveDatasetImage, type DatasetImage, type DatasetScope } from './dataset-files.ts';
+export { MAX_CAPTION_BYTES, formatTags, parseTags } from './caption-text.ts';
+export { readCaption, type CaptionRecord } from './read-caption.ts';
+export { writeCaption, type WriteCaptionParams } from './write-caption.ts';
+export type { CaptionEdit } from './edit-ops.ts';
+export { previewCaptionEdit, type CaptionEditParams, type CaptionPreview } from './preview-edit.ts';
+export { applyCaptionEdit } from './apply-edit.ts';
+export type { AppliedEdit, CaptionChange } from './apply-changes.ts';
+export { undoCaptionEdit, type UndoCaptionEditParams, type UndoneEdit } from './undo-edit.ts';
+export { listCaptionUndo, MAX_UNDO_ENTRIES, type CaptionUndoSummary } from './undo-history.ts';
+export { replaceWithRegex, DEFAULT_REGEX_BUDGET_MS, type RegexReplaceParams } from './regex-replace.ts';
+export { tagFrequency, type TagFrequency } from './tag-frequency.ts';
+export { filterImagesByTag, type FilterByTagParams } from './filter-by-tag.ts';
