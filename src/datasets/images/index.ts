@@ -1,0 +1,15 @@
+export { captionRefused, checkCaptionText, readCaptionFile } from './caption-text.ts';
+export { decodeBmp } from './decode-bmp.ts';
+export type { RawImage } from './decode-bmp.ts';
+export { readDeclaredDimensions } from './declared-dimensions.ts';
+export type { Dimensions } from './declared-dimensions.ts';
+export { imageRefused } from './image-error.ts';
+export { DEFAULT_IMAGE_LIMITS, imageLimitsSchema } from './image-limits.ts';
+export type { ImageLimits } from './image-limits.ts';
+export { ACCEPTED_TYPES_TEXT, IMAGE_EXTENSIONS, IMAGE_TYPES, TYPE_LABELS, sniffImageType, storedFormatOf } from './image-types.ts';
+export type { ImageType, SniffResult, StoredImageFormat } from './image-types.ts';
+export { inspectImage } from './inspect-image.ts';
+export type { InspectedImage } from './inspect-image.ts';
+export { storeImage } from './store-image.ts';
+export type { StoredImage, StoreImageParams } from './store-image.ts';
+export { stemOf, storedImageName } from './stored-name.ts';

@@ -1,0 +1,17 @@
+export { buildDataset } from './build-dataset.ts';
+export type { BuildDatasetParams } from './build-dataset.ts';
+export { CAPTION_EXTENSIONS, classifyFile } from './classify-file.ts';
+export { importCaptions } from './import-captions.ts';
+export type { ImportCaptionsResult } from './import-captions.ts';
+export { importFolder } from './import-folder.ts';
+export type { ImportFolderParams } from './import-folder.ts';
+export { DEFAULT_DATASET_IMPORT_LIMITS, datasetImportLimitsSchema } from './import-limits.ts';
+export type { DatasetImportLimits } from './import-limits.ts';
+export type { ImportedImage, ImportProgress, ImportReport, SkippedFile } from './import-report.ts';
+export { importUploadedImage, importUploadedZip } from './import-uploads.ts';
+export { importZip } from './import-zip.ts';
+export type { ImportZipParams } from './import-zip.ts';
+export { parseCaptionList } from './parse-caption-list.ts';
+export type { CaptionListFormat, CaptionRow } from './parse-caption-list.ts';
+export { ROOT_SUBSET, planImport } from './plan-import.ts';
+export type { ImportPlan, PlannedCaption, PlannedImage, SourceFile } from './plan-import.ts';

@@ -1,0 +1,16 @@
+export { createDataset } from './create-dataset.ts';
+export { assertDatasetNameFree, assertUnlocked, datasetDirOf, datasetExists, datasetNotFound, existingDatasetDir } from './dataset-dir.ts';
+export type { DatasetLock } from './dataset-dir.ts';
+export { deleteDataset } from './delete-dataset.ts';
+export { listDatasets } from './list-datasets.ts';
+export { STORED_IMAGE_EXTENSIONS, imageFilesOf, listSubsetImages, subsetFolders } from './list-images.ts';
+export type { ImageRecord } from './list-images.ts';
+export { DEFAULT_SUBSET_META, META_DIR, THUMBS_DIR, datasetMetaSchema, readDatasetMeta, subsetMetaOf, subsetMetaSchema, writeDatasetMeta } from './meta.ts';
+export type { DatasetMeta, SubsetMeta } from './meta.ts';
+export { checkDatasetName, checkSubsetName, parseKohyaFolderName } from './names.ts';
+export { makeDirInside, writeNewFile } from './new-files.ts';
+export { renameDataset } from './rename-dataset.ts';
+export { setSubset } from './set-subset.ts';
+export { showDataset, summarizeDataset } from './show-dataset.ts';
+export type { DatasetDetails, DatasetSummary, SubsetSummary } from './show-dataset.ts';
+export { STAGING_DIR, commitStagingDir, createStagingDir, removeStagingDir } from './staging.ts';

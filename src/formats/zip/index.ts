@@ -1,0 +1,12 @@
+export { archiveError } from './archive-error.ts';
+export { checkContentSize, checkZipArchive } from './check-archive.ts';
+export type { CheckedArchive, CheckedEntry, CheckZipArchiveParams } from './check-archive.ts';
+export { checkEntryEncoding, checkEntryName, checkEntryType } from './entry-rules.ts';
+export type { EntryKind, NameContext } from './entry-rules.ts';
+export { extractEntries } from './extract-entries.ts';
+export type { ExtractEntriesParams } from './extract-entries.ts';
+export { foldName } from './fold-name.ts';
+export { archiveLimitsSchema, DEFAULT_ARCHIVE_LIMITS } from './limits.ts';
+export type { ArchiveLimits } from './limits.ts';
+export { streamEntry } from './stream-entry.ts';
+export type { StreamEntryParams } from './stream-entry.ts';
