@@ -3,6 +3,8 @@
  * single source: it fills defaults, bounds every number, and drives the API's validation.
  */
 import { z } from 'zod';
+// The import limits are the datasets domain's own schema (pure zod, no I/O): settings holds its values.
+import { datasetImportLimitsSchema } from '../datasets/import/import-limits.ts';
 import type { Db } from './db/open-database.ts';
 import { LorasmithError } from './errors.ts';
 
@@ -48,6 +50,7 @@ export const settingsSchema = z
     server: serverSettingsSchema.default(serverSettingsSchema.parse({})),
     rateLimits: rateLimitSettingsSchema.default(rateLimitSettingsSchema.parse({})),
     uploads: uploadSettingsSchema.default(uploadSettingsSchema.parse({})),
+    datasets: datasetImportLimitsSchema.default(datasetImportLimitsSchema.parse({})),
   })
   .strict();
 
@@ -61,6 +64,7 @@ export const settingsPatchSchema = z
     server: serverSettingsSchema.partial().strict().optional(),
     rateLimits: rateLimitSettingsSchema.partial().strict().optional(),
     uploads: uploadSettingsSchema.partial().strict().optional(),
+    datasets: datasetImportLimitsSchema.partial().strict().optional(),
   })
   .strict();
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
@@ -87,7 +91,7 @@ export class SettingsStore {
       throw new LorasmithError({
         code: 'settings-invalid',
         message: `The stored settings are invalid: ${z.prettifyError(parsed.error)}`,
-        hint: 'Fix them in Settings or reset a section with `lorasmith settings reset SECTION`.',
+        hint: 'Fix them with PATCH /api/settings, or delete the section’s row from the settings table to return to the defaults.',
       });
     }
     return parsed.data;

@@ -21,6 +21,7 @@ import { createErrorHandler } from './error-handler.ts';
 import { createGuard } from './guard.ts';
 import { studioOrigins } from './origins.ts';
 import { accessRoutes } from './routes/access-routes.ts';
+import { datasetRoutes } from './routes/dataset-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
 import { modelRoutes } from './routes/model-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
@@ -125,6 +126,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
   eventRoutes(app, context);
   uploadRoutes(app, context);
   modelRoutes(app, context);
+  datasetRoutes(app, context);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const webDist = params.webDist ?? WEB_DIST;

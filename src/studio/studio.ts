@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import { SecretStore } from '../core/secret-store.ts';
 import { SettingsStore } from '../core/settings.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
+import { Datasets } from '../datasets/datasets.ts';
 import { modelImportTask } from '../library/model-import-task.ts';
 import { ModelLibrary } from '../library/model-library.ts';
 import { selftestTask } from '../tasks/selftest-task.ts';
@@ -32,6 +33,7 @@ export interface Studio {
   tasks: TaskService;
   uploads: UploadService;
   library: ModelLibrary;
+  datasets: Datasets;
   close(): Promise<void>;
 }
 
@@ -51,12 +53,19 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   const securityEvents = new SecurityEvents(database.db);
   const library = new ModelLibrary({ db: database.db, workspace });
   const uploads = new UploadService({ db: database.db, quarantineDir: workspace.paths.areas.quarantine, settings: () => settings.get() });
+  const datasets = new Datasets({ root: workspace.paths.areas.datasets, settings });
   tasks.register(selftestTask);
   tasks.register(modelImportTask({ workspace, library, securityEvents }));
+  tasks.register(datasets.importTask());
+  const datasetPipelines = datasets.uploadPipelines((params) => tasks.start('dataset-import', params));
+  uploads.registerPipeline('zip', datasetPipelines.zip);
+  uploads.registerPipeline('image', datasetPipelines.image);
   // A model upload is verified by the upload protocol, then imported as a task the page follows.
-  uploads.registerPipeline('model', async (upload) => {
-    const task = await tasks.start('model-import', { file: upload.file, name: upload.name, source: 'upload' });
-    return { taskId: task.id };
+  uploads.registerPipeline('model', {
+    take: async (upload) => {
+      const task = await tasks.start('model-import', { file: upload.file, name: upload.name, source: 'upload' });
+      return { taskId: task.id };
+    },
   });
   return {
     workspace,
@@ -72,6 +81,7 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
     tasks,
     uploads,
     library,
+    datasets,
     close: async () => {
       await tasks.close();
       await database.close();

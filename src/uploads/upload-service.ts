@@ -26,8 +26,14 @@ export const uploadCreateSchema = z
     size: z.number().int().min(1).max(2 ** 50),
     kind: z.enum(UPLOAD_KINDS),
     sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /** Where the file goes, for kinds that need it: a dataset (and subset) for images and zips. */
+    target: z
+      .object({ dataset: z.string().min(1).max(200), subset: z.string().min(1).max(200).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
+export type UploadTarget = NonNullable<z.infer<typeof uploadCreateSchema>['target']>;
 export type UploadCreate = z.infer<typeof uploadCreateSchema>;
 
 export interface UploadStatus {
@@ -49,9 +55,15 @@ export interface CompletedUpload {
   size: number;
   sha256: string;
   file: string;
+  target: UploadTarget | null;
 }
 
-export type UploadPipeline = (upload: CompletedUpload) => Promise<unknown>;
+export interface UploadPipeline {
+  /** Checked at create, before any byte is sent: a target that cannot take the file is refused early. */
+  accept?: (request: { name: string; size: number; target: UploadTarget | null }) => Promise<void>;
+  /** Takes the verified file (it owns it from here) and returns what the client is told. */
+  take: (upload: CompletedUpload) => Promise<unknown>;
+}
 
 function notFound(id: string): LorasmithError {
   return new LorasmithError({
@@ -93,8 +105,8 @@ export class UploadService {
   }
 
   /** Later domains (datasets, models) register the pipeline that takes their kind of upload. */
-  registerPipeline(kind: UploadKind, pipelineFn: UploadPipeline): void {
-    this.#pipelines.set(kind, pipelineFn);
+  registerPipeline(kind: UploadKind, pipeline: UploadPipeline): void {
+    this.#pipelines.set(kind, pipeline);
   }
 
   #file(id: string): string {
@@ -104,7 +116,8 @@ export class UploadService {
   async create(owner: string, input: UploadCreate): Promise<{ id: string; chunkBytes: number }> {
     const request = uploadCreateSchema.parse(input);
     const name = sanitizeFileName(request.name);
-    if (!this.#pipelines.has(request.kind)) {
+    const kindPipeline = this.#pipelines.get(request.kind);
+    if (kindPipeline === undefined) {
       throw new LorasmithError({
         code: 'upload-kind-unavailable',
         message: `This studio cannot take ${request.kind} uploads yet.`,
@@ -122,13 +135,17 @@ export class UploadService {
         status: 413,
       });
     }
+    await kindPipeline.accept?.({ name, size: request.size, target: request.target ?? null });
     const id = randomUUID();
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     await (await open(this.#file(id), 'wx', 0o600)).close();
     const now = this.#now().toISOString();
     await this.#db
       .insertInto('uploads')
-      .values({ id, owner, kind: request.kind, name, size: request.size, sha256: request.sha256 ?? null, received: 0, state: 'receiving', result: null, created_at: now, updated_at: now })
+      .values({
+        id, owner, kind: request.kind, name, size: request.size, sha256: request.sha256 ?? null, received: 0, state: 'receiving', result: null,
+        target: request.target === undefined ? null : JSON.stringify(request.target), created_at: now, updated_at: now,
+      })
       .execute();
     return { id, chunkBytes: limits.chunkBytes };
   }
@@ -187,7 +204,7 @@ export class UploadService {
 
   async complete(owner: string, id: string): Promise<UploadStatus> {
     const upload = await this.status(owner, id);
-    const row = await this.#db.selectFrom('uploads').select('sha256').where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await this.#db.selectFrom('uploads').select(['sha256', 'target']).where('id', '=', id).executeTakeFirstOrThrow();
     if (upload.state !== 'receiving') return upload;
     const fail = async (message: string, hint: string): Promise<never> => {
       await this.#db.updateTable('uploads').set({ state: 'failed', updated_at: this.#now().toISOString() }).where('id', '=', id).execute();
@@ -207,9 +224,10 @@ export class UploadService {
     await pipeline(createReadStream(this.#file(id)), hash);
     const sha256 = hash.digest('hex');
     if (row.sha256 !== null && row.sha256 !== sha256) await fail(`${upload.name} arrived with SHA-256 ${sha256}, not the declared ${row.sha256}.`, 'Upload the file again; nothing was kept.');
-    const pipelineFn = this.#pipelines.get(upload.kind);
-    if (pipelineFn === undefined) return fail(`No pipeline takes ${upload.kind} uploads.`, 'Update lorasmith.');
-    const result = await pipelineFn({ id, owner, name: upload.name, kind: upload.kind, size: upload.size, sha256, file: this.#file(id) });
+    const kindPipeline = this.#pipelines.get(upload.kind);
+    if (kindPipeline === undefined) return fail(`No pipeline takes ${upload.kind} uploads.`, 'Update lorasmith.');
+    const target = row.target === null ? null : (JSON.parse(row.target) as UploadTarget);
+    const result = await kindPipeline.take({ id, owner, name: upload.name, kind: upload.kind, size: upload.size, sha256, file: this.#file(id), target });
     await this.#db
       .updateTable('uploads')
       .set({ state: 'completed', result: JSON.stringify(result ?? null), updated_at: this.#now().toISOString() })

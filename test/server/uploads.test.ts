@@ -14,9 +14,11 @@ const handed: Array<CompletedUpload & { bytes: Buffer }> = [];
 beforeAll(async () => {
   studio = await startTestStudio();
   // A stand-in for the image pipeline the datasets domain registers: it records what it was handed.
-  studio.running.studio.uploads.registerPipeline('image', async (upload) => {
-    handed.push({ ...upload, bytes: await readFile(upload.file) });
-    return { accepted: upload.name };
+  studio.running.studio.uploads.registerPipeline('image', {
+    take: async (upload) => {
+      handed.push({ ...upload, bytes: await readFile(upload.file) });
+      return { accepted: upload.name };
+    },
   });
   await studio.running.studio.settings.update({ uploads: { chunkBytes: 64 * 1024, imageMaxBytes: 1024 * 1024 } });
   cookie = await studio.pair();
@@ -105,12 +107,12 @@ describe('upload protocol', () => {
     expect(await readdir(path.join(studio.home, 'quarantine', 'uploads'))).not.toContain(`${created.id}.part`);
   });
 
-  it('a create over the kind’s cap is refused before any byte is sent; kinds without a pipeline are refused', async () => {
+  it('a create over the kind’s cap, or without the target its kind needs, is refused before any byte is sent', async () => {
     const tooBig = await create({ name: 'huge.png', size: 2 * 1024 * 1024, kind: 'image' });
     expect(tooBig.status).toBe(413);
     expect(tooBig.json<{ error: { code: string } }>().error.code).toBe('upload-too-large');
-    const noPipeline = await create({ name: 'x.zip', size: 10, kind: 'zip' });
-    expect(noPipeline.json<{ error: { code: string } }>().error.code).toBe('upload-kind-unavailable');
+    const noTarget = await create({ name: 'x.zip', size: 10, kind: 'zip' });
+    expect(noTarget.json<{ error: { code: string } }>().error.code).toBe('upload-target-missing');
   });
 
   it('hostile names are sanitised or refused (ARC-R07)', async () => {

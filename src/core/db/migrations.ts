@@ -63,6 +63,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX models_created ON models (created_at);
     `,
   },
+  {
+    version: 3,
+    name: 'upload targets',
+    sql: `ALTER TABLE uploads ADD COLUMN target TEXT;`,
+  },
 ];
 
 export function migrate(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): number {

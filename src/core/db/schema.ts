@@ -66,6 +66,8 @@ export interface UploadsTable {
   received: number;
   state: string;
   result: string | null;
+  /** JSON: where the upload goes, e.g. `{"dataset":"cats","subset":"main"}`. */
+  target: string | null;
   created_at: string;
   updated_at: string;
 }

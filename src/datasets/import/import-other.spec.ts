@@ -26,7 +26,7 @@ const storeContents = async () => (await readdir(datasetsRoot, { recursive: true
 async function upload(name: string, data: Uint8Array | string, kind: CompletedUpload['kind'] = 'image'): Promise<CompletedUpload> {
   const file = path.join(root, `${name}.part`);
   await writeFile(file, data);
-  return { id: 'u1', owner: 'o', name, kind, size: data.length, sha256: '0'.repeat(64), file };
+  return { id: 'u1', owner: 'o', name, kind, size: data.length, sha256: '0'.repeat(64), file, target: null };
 }
 
 describe('importFolder', () => {
@@ -68,11 +68,11 @@ describe('importFolder', () => {
 describe('upload pipelines', () => {
   it('importUploadedZip imports and removes the upload, also when refused', async () => {
     const good = await upload('set.zip', buildTestZip({ entries: [{ name: 'a.png', data: await pngImage() }] }), 'zip');
-    const report = await importUploadedZip({ upload: good, datasetsRoot, name: 'set', limits });
+    const report = await importUploadedZip({ uploadedFile: good.file, datasetsRoot, name: 'set', limits });
     expect(report.images).toHaveLength(1);
     await expect(readFile(good.file)).rejects.toMatchObject({ code: 'ENOENT' });
     const bad = await upload('bad.zip', buildTestZip({ entries: [{ name: '../x', data: 'x' }] }), 'zip');
-    await expect(importUploadedZip({ upload: bad, datasetsRoot, name: 'bad', limits })).rejects.toMatchObject({ code: 'archive.entry_name' });
+    await expect(importUploadedZip({ uploadedFile: bad.file, datasetsRoot, name: 'bad', limits })).rejects.toMatchObject({ code: 'archive.entry_name' });
     await expect(readFile(bad.file)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 

@@ -1,7 +1,7 @@
 /**
  * Upload pipelines (WEB-R04): the upload service hands over a verified file in quarantine and the pipeline
  * owns it from there, so each removes it when done, whatever the outcome. The lead wires them with the
- * target dataset: `service.registerPipeline('zip', (upload) => importUploadedZip({ upload, ... }))`.
+ * target dataset (see `src/datasets/datasets.ts`, which registers them as upload pipelines).
  */
 import { link, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,19 +24,20 @@ import type { ImportedImage, ImportProgress, ImportReport } from './import-repor
 import { ROOT_SUBSET } from './plan-import.ts';
 import { importZip } from './import-zip.ts';
 
+/** A zip in quarantine (an upload) that this import owns: imported, then deleted whatever happened. */
 export async function importUploadedZip(params: {
-  upload: CompletedUpload;
+  uploadedFile: string;
   datasetsRoot: string;
   name: string;
   limits: DatasetImportLimits;
   signal?: AbortSignal;
   onProgress?: (progress: ImportProgress) => void;
 }): Promise<ImportReport> {
-  const { upload, ...rest } = params;
+  const { uploadedFile, ...rest } = params;
   try {
-    return await importZip({ ...rest, zipPath: upload.file });
+    return await importZip({ ...rest, zipPath: uploadedFile });
   } finally {
-    await rm(upload.file, { force: true });
+    await rm(uploadedFile, { force: true });
   }
 }
 

@@ -18,7 +18,7 @@ export function datasetNotFound(name: string): LorasmithError {
   return new LorasmithError({
     code: 'dataset-not-found',
     message: `There is no dataset named ${JSON.stringify(name)}.`,
-    hint: 'List datasets with `lorasmith datasets list`.',
+    hint: 'List datasets with `lorasmith dataset list`.',
     status: 404,
   });
 }
