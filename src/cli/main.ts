@@ -6,6 +6,7 @@ import { LORASMITH_VERSION } from '../core/version.ts';
 import { processIO, reportError, usageError, writeLine, type CliIO } from './io.ts';
 import type { Verb } from './verb.ts';
 import { convertVerb } from './verbs/convert.ts';
+import { datasetVerb } from './verbs/dataset.ts';
 import { doctorVerb } from './verbs/doctor.ts';
 import { inspectVerb } from './verbs/inspect.ts';
 import { loginVerb } from './verbs/login.ts';
@@ -17,7 +18,7 @@ import { serveVerb } from './verbs/serve.ts';
 import { tasksVerb } from './verbs/tasks.ts';
 import { tokenVerb } from './verbs/token.ts';
 
-export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
+export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, datasetVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
 
 function overview(): string {
   const width = Math.max(...VERBS.map((verb) => verb.name.length));
