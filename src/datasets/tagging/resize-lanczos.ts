@@ -64,14 +64,14 @@ function clip8(value: number): number {
   return value >> PRECISION_BITS;
 }
 
-/** One pass along an axis: `stride` is the distance between neighbouring samples along it, in bytes. */
+/** One pass along an axis, over `lines` lines of pixels; offsets are in bytes, pixels are 3 bytes. */
 function pass(params: {
   input: Uint8Array;
   output: Uint8Array;
   lines: number;
   inLength: number;
   outLength: number;
-  /** Byte offsets: between lines and between samples, in the input and in the output. */
+  /** From one line to the next, and from one pixel to the next along the axis, in input and output. */
   inLine: number;
   inStep: number;
   outLine: number;

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import type { TaskKind } from '../../tasks/task-types.ts';
+import type { TaskContext, TaskKind } from '../../tasks/task-types.ts';
 import { applyChanges, type PlannedChange } from '../captions/apply-changes.ts';
 import { listDatasetImages, type DatasetImage } from '../captions/dataset-files.ts';
 import { withDatasetLock } from '../captions/dataset-lock.ts';
@@ -41,14 +41,16 @@ export interface TagDatasetResult {
   undoId: string | null;
 }
 
-export async function tagDataset(params: TagDatasetParams, ctx: Parameters<TaskKind<TagDatasetParams>['run']>[1]): Promise<TagDatasetResult> {
+export async function tagDataset(params: TagDatasetParams, ctx: TaskContext): Promise<TagDatasetResult> {
   const { datasetDir, subset, modelDir, mode, ...options } = params;
   ctx.detail('listing images');
   const all = await listDatasetImages(subset === undefined ? { datasetDir } : { datasetDir, subset });
   const todo: DatasetImage[] = [];
   for (const entry of all) {
-    // Skipped images are not even decoded; whether they still have a caption is checked again at write time.
-    if (mode !== 'skip' || !hasCaption((await loadCaption(entry)).text)) todo.push(entry);
+    // Every caption is read now, so one that cannot be read fails the task before the model runs, not
+    // after. Skipped images are not even decoded; their captions are checked again at write time.
+    const { text } = await loadCaption(entry);
+    if (mode !== 'skip' || !hasCaption(text)) todo.push(entry);
   }
   const skipped = all.length - todo.length;
   ctx.progress({ done: 0, total: todo.length, message: skipped > 0 ? `${skipped} captioned images skipped` : null });

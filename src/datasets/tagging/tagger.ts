@@ -63,7 +63,7 @@ function throwIfCancelled(signal: AbortSignal | undefined): void {
   }
 }
 
-/** One model run over up to `batch` preprocessed images; a fixed-batch model gets zero padding. */
+/** One model run over preprocessed images; a fixed-batch model gets zero images as padding. */
 async function runBatch(tagger: Tagger, inputs: readonly Float32Array[]): Promise<Float32Array[]> {
   const pixels = tagger.size * tagger.size * 3;
   const rows = Math.max(inputs.length, tagger.fixedBatch ?? 0);
