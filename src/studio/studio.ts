@@ -13,6 +13,7 @@ import { SecretStore } from '../core/secret-store.ts';
 import { SettingsStore } from '../core/settings.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { Datasets } from '../datasets/datasets.ts';
+import { tagDatasetTask } from '../datasets/tagging/tag-dataset-task.ts';
 import { modelImportTask } from '../library/model-import-task.ts';
 import { ModelLibrary } from '../library/model-library.ts';
 import { selftestTask } from '../tasks/selftest-task.ts';
@@ -57,6 +58,7 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   tasks.register(selftestTask);
   tasks.register(modelImportTask({ workspace, library, securityEvents }));
   tasks.register(datasets.importTask());
+  tasks.register(tagDatasetTask);
   const datasetPipelines = datasets.uploadPipelines((params) => tasks.start('dataset-import', params));
   uploads.registerPipeline('zip', datasetPipelines.zip);
   uploads.registerPipeline('image', datasetPipelines.image);

@@ -4,6 +4,7 @@ import type { CaptionEdit } from '../../datasets/captions/index.ts';
 import type { ImportReport } from '../../datasets/import/index.ts';
 import type { ExitCode } from '../../core/errors.ts';
 import { LorasmithError } from '../../core/errors.ts';
+import { startDatasetTagging, taggingRequestSchema } from '../../studio/start-dataset-tagging.ts';
 import { followTask } from '../follow-task.ts';
 import { usageError, writeJson, writeLine, type CliIO } from '../io.ts';
 import { withLocalStudio } from '../local-studio.ts';
@@ -26,6 +27,9 @@ const HELP = `lorasmith dataset <action> ... [--json]
   tags NAME [--subset S]            tag frequency table
   lint NAME --resolution R [--trigger WORD]
                                     duplicates, near-duplicates, small images, aspect ratios, captions
+  tag NAME --model ID [--subset S] [--mode skip|append|overwrite] [--general 0.35] [--character 0.85]
+         [--exclude T1,T2] [--trigger WORD]
+                                    auto-tag with a WD14 tagger from the library (one undoable edit)
   steps NAME --resolution R [--batch-size B] [--grad-accum G] [--epochs E | --max-steps S]
          [--no-bucket] [--no-upscale] [--min-bucket N] [--max-bucket N] [--bucket-steps N]
                                     buckets and kohya's step arithmetic for this dataset
@@ -69,7 +73,7 @@ function printReport(io: CliIO, report: ImportReport): void {
 
 export const datasetVerb: Verb = {
   name: 'dataset',
-  summary: 'datasets (create | import | list | show | rename | rm | caption | bulk | undo | tags | lint | steps)',
+  summary: 'datasets (create | import | list | show | rename | rm | caption | bulk | undo | tag | tags | lint | steps)',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseVerbArgs('dataset', args, {
@@ -91,6 +95,11 @@ export const datasetVerb: Verb = {
       'min-bucket': { type: 'string' },
       'max-bucket': { type: 'string' },
       'bucket-steps': { type: 'string' },
+      model: { type: 'string' },
+      mode: { type: 'string' },
+      general: { type: 'string' },
+      character: { type: 'string' },
+      exclude: { type: 'string' },
     });
     const json = flag(values, 'json');
     const [action, name, ...rest] = positionals;
@@ -211,6 +220,25 @@ export const datasetVerb: Verb = {
             writeLine(io, `${report.images} images, ${report.findings.length} finding(s)`);
           }
           return report.findings.some((f) => f.severity === 'error') ? 1 : 0;
+        }
+        case 'tag': {
+          const dataset = need(name, 'a NAME');
+          const threshold = (flagName: string) => {
+            const text = option(values, flagName);
+            return text === undefined ? undefined : Number(text);
+          };
+          const request = taggingRequestSchema.safeParse({
+            modelId: option(values, 'model'),
+            mode: option(values, 'mode') ?? 'skip',
+            ...(subset === undefined ? {} : { subset }),
+            ...(threshold('general') === undefined ? {} : { generalThreshold: threshold('general') }),
+            ...(threshold('character') === undefined ? {} : { characterThreshold: threshold('character') }),
+            ...(option(values, 'exclude') === undefined ? {} : { exclude: (option(values, 'exclude') ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '') }),
+            ...(option(values, 'trigger') === undefined ? {} : { triggerWord: option(values, 'trigger') }),
+          });
+          if (!request.success) throw usageError('`dataset tag` needs --model ID; thresholds are 0–1; --mode is skip, append or overwrite.', 'See `lorasmith dataset --help` (tagger ids: `lorasmith models list`).');
+          const task = await startDatasetTagging(studio, dataset, request.data);
+          return followTask({ io, json, source: { kind: 'local', tasks: studio.tasks }, id: task.id, label: `tag ${dataset}` });
         }
         case 'steps': {
           const plan = await datasets.plan(need(name, 'a NAME'), planParams());

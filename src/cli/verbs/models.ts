@@ -3,7 +3,9 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExitCode } from '../../core/errors.ts';
-import { LorasmithError } from '../../core/errors.ts';
+import { LorasmithError, errnoCode } from '../../core/errors.ts';
+import { MODEL_FILE, TAGS_FILE } from '../../datasets/tagging/load-tagger.ts';
+import { importTagger } from '../../library/import-tagger.ts';
 import { sanitizeFileName } from '../../core/file-names.ts';
 import type { ImportModelResult } from '../../library/import-model.ts';
 import type { ModelRecord } from '../../library/model-record.ts';
@@ -37,6 +39,7 @@ export const modelsVerb: Verb = {
                   fingerprint, hash and add it to the library; an unsafe / invalid / unsupported file is
                   refused (exit 1) and nothing enters models/. --kind checks the detected kind (never
                   overrides it); --keep-original keeps a converted checkpoint's original in quarantine.
+                  A folder holding model.onnx + selected_tags.csv is imported as a WD14 tagger.
   rm ID           remove a model and its file
 
 --json: list → {"models":[record]}; show → record; import → JSON Lines ({"type":"progress",…}) then
@@ -67,7 +70,25 @@ A record: {"id","name","kind","family","variant","predictionType","format","verd
         case 'import': {
           if (target === undefined) throw usageError('`models import` needs a PATH.', 'Example: lorasmith models import ~/Downloads/model.safetensors');
           const info = await stat(target).catch(() => null);
-          if (info === null || !info.isFile()) throw new LorasmithError({ code: 'not-found', message: `${target} is not a file.`, hint: 'Give the path of a model file.', exitCode: 2 });
+          if (info === null) throw new LorasmithError({ code: 'not-found', message: `${target} does not exist.`, hint: 'Give the path of a model file, or of a tagger folder.', exitCode: 2 });
+          if (info.isDirectory()) {
+            // A folder is a WD14 tagger: model.onnx and selected_tags.csv, copied into quarantine first.
+            const staging = path.join(studio.workspace.paths.areas.quarantine, 'imports', randomUUID());
+            await mkdir(staging, { recursive: true, mode: 0o700 });
+            for (const file of [MODEL_FILE, TAGS_FILE]) {
+              await copyFile(path.join(target, file), path.join(staging, file), constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL).catch(async (error: unknown) => {
+                await rm(staging, { recursive: true, force: true });
+                throw new LorasmithError({ code: 'not-a-tagger', message: `${target} has no readable ${file} (${errnoCode(error) ?? 'error'}).`, hint: `A folder is imported as a WD14 tagger: ${MODEL_FILE} and ${TAGS_FILE}.`, exitCode: 2 });
+              });
+            }
+            const result = await importTagger({ workspace: studio.workspace, library: studio.library, securityEvents: studio.securityEvents, staging, name: path.basename(path.resolve(target)), source: 'local' });
+            if (json) writeJson(io, { type: 'summary', result });
+            else {
+              writeLine(io, result.duplicate ? 'Already in the library:' : 'Added to the library:');
+              show(io, result.model);
+            }
+            return 0;
+          }
           const name = sanitizeFileName(path.basename(target));
           const kind = option(values, 'kind');
           const staging = path.join(studio.workspace.paths.areas.quarantine, 'imports', randomUUID());

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { CaptionEdit } from '../../datasets/captions/index.ts';
 import { LorasmithError } from '../../core/errors.ts';
+import { startDatasetTagging, taggingRequestSchema } from '../../studio/start-dataset-tagging.ts';
+import { taskRecord } from '../schemas.ts';
 import type { App, RouteContext } from '../context.ts';
 
 const tags = ['datasets'];
@@ -167,5 +169,9 @@ export function datasetRoutes(app: App, ctx: RouteContext): void {
       },
     },
     async (request) => datasets.plan(request.params.name, request.body),
+  );
+
+  app.post('/api/datasets/:name/tag', { schema: { tags, params: nameParams, body: taggingRequestSchema, response: { 200: taskRecord } } }, async (request) =>
+    startDatasetTagging(ctx.studio, request.params.name, request.body),
   );
 }
