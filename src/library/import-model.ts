@@ -16,7 +16,7 @@ import { detectFamilyAndKind, hashModelFile, type ModelKind } from '../formats/f
 import { scanFile, type FileScan } from '../formats/scan-file.ts';
 import { convertToSafetensors } from '../formats/torch/index.ts';
 import type { ModelLibrary } from './model-library.ts';
-import { loraSummary, type ModelRecord, type ModelSource } from './model-record.ts';
+import { locationSegments, loraSummary, type ModelLocation, type ModelRecord, type ModelSource } from './model-record.ts';
 
 export const IMPORT_STEPS = ['scanning', 'converting', 'fingerprinting', 'hashing', 'storing'] as const;
 export type ImportStep = (typeof IMPORT_STEPS)[number];
@@ -29,7 +29,8 @@ export interface ImportModelParams {
   file: string;
   /** The name it came with (sanitised again here). */
   name: string;
-  source: Pick<ModelSource, 'type'>;
+  /** Where it came from: decides its folder under models/ and its provenance. */
+  source: ModelLocation & { provenance?: ModelSource['provenance'] };
   /** `--kind`: a check, never an override (the fingerprint decides). */
   expectedKind?: ModelKind;
   /** Keep a converted pickle's original in quarantine (PKL-R02), e.g. to report it upstream. */
@@ -132,7 +133,7 @@ export async function importModel(params: ImportModelParams): Promise<ImportMode
     if (existing !== null) return { model: existing, duplicate: true };
 
     params.step?.('storing');
-    const relPath = [fingerprint.kind, 'local', hashes.sha256.slice(0, 12), '-', name].join('/');
+    const relPath = [fingerprint.kind, ...locationSegments(params.source, hashes.sha256), name].join('/');
     const destination = await workspace.resolve('models', relPath);
     await mkdir(path.dirname(destination), { recursive: true, mode: 0o700 });
     const record: ModelRecord = {
@@ -150,7 +151,7 @@ export async function importModel(params: ImportModelParams): Promise<ImportMode
       parameterCount: header.parameterCount,
       hashes: { sha256: hashes.sha256, autoV2: hashes.autoV2, autoV1: hashes.autoV1, sshsModelHash: hashes.sshsModelHash },
       lora: loraSummary(fingerprint.lora),
-      source: { type: params.source.type, converted },
+      source: { type: params.source.type, converted, ...(params.source.provenance === undefined ? {} : { provenance: params.source.provenance }) },
       evidence: fingerprint.evidence,
       createdAt: new Date().toISOString(),
     };

@@ -16,7 +16,7 @@ import { hashModelFile } from '../formats/fingerprint/index.ts';
 import { scanFile } from '../formats/scan-file.ts';
 import { refusalError, type ImportModelResult } from './import-model.ts';
 import type { ModelLibrary } from './model-library.ts';
-import type { ModelRecord, ModelSourceType } from './model-record.ts';
+import { locationSegments, type ModelRecord, type ModelSourceType } from './model-record.ts';
 
 export async function importTagger(params: {
   workspace: Workspace;
@@ -45,7 +45,7 @@ export async function importTagger(params: {
     const hashes = await hashModelFile({ path: modelPath });
     const existing = await library.findBySha256(hashes.sha256);
     if (existing !== null) return { model: existing, duplicate: true };
-    const folder = ['tagger', 'local', hashes.sha256.slice(0, 12), '-'].join('/');
+    const folder = ['tagger', ...locationSegments({ type: params.source }, hashes.sha256)].join('/');
     const destination = await workspace.resolve('models', folder);
     await mkdir(path.dirname(destination), { recursive: true, mode: 0o700 });
     await rename(staging, destination);

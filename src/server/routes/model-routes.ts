@@ -37,6 +37,7 @@ const modelRecord = z.object({
   source: z.object({
     type: z.string(),
     converted: z.object({ from: z.string(), originalName: z.string(), originalSha256: z.string() }).nullable(),
+    provenance: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
   }),
   evidence: z.array(z.string()),
   createdAt: z.string(),
