@@ -24,7 +24,7 @@ import {
   type AppliedEdit,
   type CaptionEdit,
 } from './captions/index.ts';
-import { importFolder, importUploadedImage, importUploadedZip, importZip, type ImportReport } from './import/index.ts';
+import { importCaptions, importFolder, importUploadedImage, importUploadedZip, importZip, type CaptionListFormat, type ImportReport } from './import/index.ts';
 import { lintDataset, type LintReport, type MaxTokenLength } from './lint/index.ts';
 import {
   META_DIR,
@@ -164,6 +164,11 @@ export class Datasets {
 
   async applyEdit(name: string, edit: CaptionEdit, subset?: string): Promise<AppliedEdit> {
     return applyCaptionEdit({ datasetDir: await this.#unlockedDir(name), edit, ...(subset === undefined ? {} : { subset }) });
+  }
+
+  /** Captions from a CSV (`file,caption`) or JSONL (`{"file","text"}`) list (an operator path, CLI only). */
+  async importCaptions(name: string, listPath: string, format: CaptionListFormat, subset?: string) {
+    return importCaptions({ datasetsRoot: this.root, name, listPath, format, limits: await this.#limits(), isLocked: this.isLocked, ...(subset === undefined ? {} : { subset }) });
   }
 
   async undoList(name: string) {

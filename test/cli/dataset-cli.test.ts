@@ -68,6 +68,14 @@ describe('dataset CLI', () => {
     expect(steps.steps).toMatchObject({ stepsPerEpoch: 5, maxTrainSteps: 15 });
   });
 
+  it('imports captions from a CSV list', async () => {
+    const list = path.join(files, 'captions.csv');
+    await writeFile(list, 'file,caption\nb.png,"a cat, on a rug"\n');
+    const result = run(['captions-import', 'cats', list, '--subset', 'main', '--json']);
+    expect(result.code).toBe(0);
+    expect(run(['caption', 'cats', 'main/b.png', '--json']).json<{ text: string }>().text).toBe('a cat, on a rug');
+  });
+
   it('rename and rm; usage errors exit 2', () => {
     expect(run(['rename', 'kohya', 'cats2']).code).toBe(0);
     expect(run(['rm', 'cats2']).code).toBe(0);

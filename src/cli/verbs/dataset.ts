@@ -17,6 +17,8 @@ const HELP = `lorasmith dataset <action> ... [--json]
                                     and class tokens); unsafe archives are refused whole, junk is skipped
                                     and reported
   list | show NAME | rename NAME NEW | rm NAME
+  captions-import NAME LIST.csv|LIST.jsonl [--subset S]
+                                    captions from a list: CSV rows file,caption or JSONL {"file","text"}
   caption NAME SUBSET/FILE [--set TEXT]
                                     show one image's caption, or set it (undoable)
   bulk NAME OP ... [--subset S] [--apply]
@@ -176,6 +178,13 @@ export const datasetVerb: Verb = {
           const done = await studio.tasks.get(task.id);
           if (!json && done.state === 'succeeded') printReport(io, (done.result as { report: ImportReport }).report);
           return code;
+        }
+        case 'captions-import': {
+          const list = need(rest[0], 'NAME and a LIST file');
+          const format = list.toLowerCase().endsWith('.jsonl') ? 'jsonl' : list.toLowerCase().endsWith('.csv') ? 'csv' : null;
+          if (format === null) throw usageError('The caption list must be a .csv or a .jsonl file.', 'CSV rows: file,caption — JSONL lines: {"file": "a.png", "text": "…"}');
+          const result = await datasets.importCaptions(need(name, 'a NAME'), list, format, subset);
+          return out(result, () => writeLine(io, `${result.written.length} caption(s) written, ${result.skipped.length} skipped.`));
         }
         case 'caption': {
           const image = need(rest[0], 'NAME and SUBSET/FILE');
