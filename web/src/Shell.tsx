@@ -3,6 +3,7 @@ import { AppHeader } from './components/AppHeader.tsx';
 import { ConnectionStatus } from './components/ConnectionStatus.tsx';
 import { Sidebar } from './components/Sidebar.tsx';
 import { StudioEventsProvider } from './events.tsx';
+import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { EMPTY_PAGES } from './pages/emptyPages.ts';
 import { EmptyPage } from './pages/EmptyPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
@@ -18,6 +19,7 @@ function titleFor(pathname: string): string {
 function Page({ pathname }: { pathname: string }) {
   if (pathname === SETTINGS_ROUTE.path) return <SettingsPage />;
   if (pathname === '/models') return <ModelsPage />;
+  if (pathname === '/datasets') return <DatasetsPage />;
   const spec = EMPTY_PAGES[pathname];
   return spec ? <EmptyPage spec={spec} /> : <NotFoundPage pathname={pathname} />;
 }

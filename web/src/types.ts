@@ -136,3 +136,9 @@ export interface ModelHeader {
 }
 
 export type UploadKind = 'model' | 'image' | 'zip';
+
+/** Where an upload goes: the dataset a zip creates, or the dataset (and subset) an image joins. */
+export interface UploadTarget {
+  dataset: string;
+  subset?: string;
+}

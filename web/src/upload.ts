@@ -4,7 +4,7 @@
  * complete. Every request carries the session's CSRF token in X-Lorasmith-Upload.
  */
 import { ApiError, apiPath, request } from './api.ts';
-import type { UploadKind } from './types.ts';
+import type { UploadKind, UploadTarget } from './types.ts';
 
 const HEADER = 'X-Lorasmith-Upload';
 /** Retries of one stretch of the file before the upload gives up. */
@@ -24,6 +24,8 @@ interface UploadStatus {
 export interface UploadOptions {
   file: File;
   kind: UploadKind;
+  /** Where the studio puts what it receives, e.g. `{ dataset }` for a zip or image; the model library needs none. */
+  target?: UploadTarget;
   csrfToken: string;
   /** Bytes the studio has confirmed so far. */
   onProgress: (sent: number, total: number) => void;
@@ -53,12 +55,12 @@ function isAbort(error: unknown): boolean {
 }
 
 /** Sends `file` and completes the upload; resolves with what the kind's pipeline returned. */
-export async function uploadFile({ file, kind, csrfToken, onProgress, signal }: UploadOptions): Promise<unknown> {
+export async function uploadFile({ file, kind, target, csrfToken, onProgress, signal }: UploadOptions): Promise<unknown> {
   const headers = { [HEADER]: csrfToken };
   const total = file.size;
 
   const created = await request<{ id: string; chunkBytes: number }>('POST', '/api/uploads', {
-    body: { name: file.name, size: total, kind },
+    body: target === undefined ? { name: file.name, size: total, kind } : { name: file.name, size: total, kind, target },
     headers,
     signal,
   });

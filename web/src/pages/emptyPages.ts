@@ -6,12 +6,6 @@ export interface EmptyPageSpec {
 }
 
 export const EMPTY_PAGES: Record<string, EmptyPageSpec> = {
-  '/datasets': {
-    id: 'datasets',
-    title: 'Datasets',
-    line: 'Datasets: arriving with the dataset store.',
-    cli: 'lorasmith dataset import SOURCE',
-  },
   '/train': {
     id: 'train',
     title: 'Train',

@@ -5,6 +5,7 @@ import { Loading } from '../../components/Loading.tsx';
 import { RichText } from '../../components/RichText.tsx';
 import { Section } from '../../components/Section.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
+import { UploadProgress, type UploadState } from '../../components/UploadProgress.tsx';
 import { useStudioEvent } from '../../events.tsx';
 import { formatBytes } from '../../format.ts';
 import { useAction } from '../../hooks/useAction.ts';
@@ -32,14 +33,12 @@ const STEP_TEXT: Record<string, string> = {
   storing: 'Adding the model to the library.',
 };
 
-interface Upload {
-  name: string;
-  sent: number;
-  total: number;
-  state: 'sending' | 'done' | 'cancelled' | 'failed';
-}
-
-const BAR_STATE: Record<Upload['state'], TaskState> = { sending: 'running', done: 'succeeded', cancelled: 'cancelled', failed: 'failed' };
+const UPLOAD_MESSAGES: Record<UploadState['state'], string> = {
+  sending: 'Uploading — keep this page open until the upload finishes; the import then runs in the studio.',
+  done: 'Uploaded.',
+  cancelled: 'Upload cancelled — nothing was imported.',
+  failed: 'Upload failed — see below.',
+};
 
 interface Failure {
   name: string;
@@ -85,10 +84,6 @@ function failureTitle(failure: Failure): string {
     default:
       return 'Import failed';
   }
-}
-
-function percent(sent: number, total: number): string {
-  return total === 0 ? '100%' : `${Math.floor((sent / total) * 100)}%`;
 }
 
 function ImportSteps({ task }: { task: TaskRecord }) {
@@ -174,7 +169,7 @@ export function ImportSection({ onImported }: Props) {
   const form = useRef<HTMLFormElement>(null);
   const controller = useRef<AbortController | null>(null);
   const [file, setFile] = useState<File | null>(null);
-  const [upload, setUpload] = useState<Upload | null>(null);
+  const [upload, setUpload] = useState<UploadState | null>(null);
   const [taskId, setTaskId] = useState<string | null>(null);
   const [task, setTask] = useState<TaskRecord | null>(null);
   const [failure, setFailure] = useState<Failure | null>(null);
@@ -296,37 +291,13 @@ export function ImportSection({ onImported }: Props) {
       </form>
 
       {upload ? (
-        <div className="upload" data-testid="upload-progress" data-state={upload.state} data-sent={upload.sent} data-total={upload.total}>
-          <div className="upload__head">
-            <span className="upload__name mono">{upload.name}</span>
-            {uploading ? (
-              <button type="button" className="button button--small button--ghost" onClick={() => controller.current?.abort()} data-testid="upload-cancel">
-                Cancel upload
-              </button>
-            ) : null}
-          </div>
-          <div className="progress">
-            <progress
-              className={`progress__bar progress__bar--${BAR_STATE[upload.state]}`}
-              max={Math.max(upload.total, 1)}
-              value={upload.total === 0 ? 1 : upload.sent}
-              aria-label={`Upload of ${upload.name}`}
-              aria-valuetext={`${formatBytes(upload.sent)} of ${formatBytes(upload.total)}`}
-            />
-            <span className="progress__label">
-              {formatBytes(upload.sent)} / {formatBytes(upload.total)} · {percent(upload.sent, upload.total)}
-            </span>
-            <span className="progress__message muted">
-              {upload.state === 'sending'
-                ? 'Uploading — keep this page open until the upload finishes; the import then runs in the studio.'
-                : upload.state === 'done'
-                  ? 'Uploaded.'
-                  : upload.state === 'cancelled'
-                    ? 'Upload cancelled — nothing was imported.'
-                    : 'Upload failed — see below.'}
-            </span>
-          </div>
-        </div>
+        <UploadProgress
+          upload={upload}
+          messages={UPLOAD_MESSAGES}
+          onCancel={() => controller.current?.abort()}
+          testId="upload-progress"
+          cancelTestId="upload-cancel"
+        />
       ) : null}
 
       {taskId ? (
