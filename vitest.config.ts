@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['src/**/*.spec.ts', 'test/**/*.test.ts'],
     exclude: ['node_modules/**'],
     pool: 'forks',
-    testTimeout: 20_000,
+    testTimeout: 60_000,
     hookTimeout: 30_000,
   },
 });

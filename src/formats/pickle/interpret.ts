@@ -1,5 +1,6 @@
 import { applyAllowedCall, applyAllowedNewobj } from './apply-call.ts';
 import { checkImport } from './check-import.ts';
+import type { ImportCheck } from './check-import.ts';
 import { TORCH_DATA_PKL_OPCODES } from './opcodes.ts';
 import type { OpName } from './opcodes.ts';
 import { OpReader, PickleParseError } from './read-op.ts';
@@ -75,6 +76,12 @@ class Interpreter implements Reporter {
   private readonly classKeyedDicts = new Map<PValue, number>();
   private readonly callbacksDicts = new Set<PValue>();
   private op: Op = { name: 'STOP', offset: 0 };
+  /**
+   * `checkImport` is a pure function of (module, name, protocol < 3); a checkpoint imports the same few
+   * globals thousands of times when it does not memoize them. Keyed by nested maps, never by a joined string,
+   * so no two (module, name) pairs can share an entry.
+   */
+  private readonly importChecks: [Map<string, Map<string, ImportCheck>>, Map<string, Map<string, ImportCheck>>] = [new Map(), new Map()];
 
   constructor(params: { bytes: Uint8Array; start?: number; dialect: PickleDialect; member?: string; limits?: PickleLimits; meter: VisitMeter }) {
     this.limits = params.limits ?? DEFAULT_PICKLE_LIMITS;
@@ -437,8 +444,17 @@ class Interpreter implements Reporter {
     this.add({ verdict: 'unsafe', code: 'pickle.lightning_misuse', message: `${message}, outside the narrow PKL-R07a exception`, requirement: 'PKL-R07a', offset });
   }
 
+  private checkImportCached(module: string, name: string): ImportCheck {
+    const byModule = this.importChecks[this.protocol < 3 ? 0 : 1];
+    let byName = byModule.get(module);
+    if (byName === undefined) byModule.set(module, (byName = new Map()));
+    let check = byName.get(name);
+    if (check === undefined) byName.set(name, (check = checkImport({ module, name, protocol: this.protocol })));
+    return check;
+  }
+
   private importGlobal(module: string, name: string): PValue {
-    const check = checkImport({ module, name, protocol: this.protocol });
+    const check = this.checkImportCached(module, name);
     if (check.role === undefined) {
       this.add({
         verdict: 'unsafe',

@@ -113,6 +113,9 @@ export const OPCODES: ReadonlyMap<number, OpcodeInfo> = new Map(
   TABLE.map(([code, name, arg]) => [code, { code, name, arg }]),
 );
 
+/** `OPCODES` as a 256-slot table indexed by the opcode byte, for the reader's per-opcode lookup. */
+export const OPCODE_TABLE: ReadonlyArray<OpcodeInfo | undefined> = Array.from({ length: 256 }, (_, code) => OPCODES.get(code));
+
 /**
  * The 34 opcodes `torch.weights_only` (2.13.0) accepts; a zip's `data.pkl` may use no other (PKL-R06).
  * Source: pickle-globals.json `extras.torch_weights_only_opcode_allowlist`.

@@ -20,6 +20,22 @@ function intTuple(value: PValue | undefined): bigint[] | undefined {
   return out;
 }
 
+function rejectMalformed(reporter: Reporter, version: 'v2' | 'v3', why: string, offset: number): PValue {
+  reporter.reject({
+    verdict: 'invalid',
+    code: 'tensor.rebuild_shape',
+    message: `_rebuild_tensor_${version} called with ${why}`,
+    requirement: 'PKL-R17',
+    offset,
+  });
+  return REJECTED;
+}
+
+function anyAbove(values: readonly bigint[], limit: bigint): boolean {
+  for (const n of values) if (n > limit) return true;
+  return false;
+}
+
 function isEmptyOrderedDict(value: PValue | undefined): boolean {
   return value?.kind === 'dict' && value.flavor === 'OrderedDict' && value.entries.size === 0;
 }
@@ -37,20 +53,16 @@ function dtypeArgument(value: PValue | undefined): TorchDtype | undefined {
  */
 export function rebuildTensor(params: { version: 'v2' | 'v3'; args: readonly PValue[]; offset: number; reporter: Reporter }): PValue {
   const { version, args, offset, reporter } = params;
-  const malformed = (why: string): PValue => {
-    reporter.reject({
-      verdict: 'invalid',
-      code: 'tensor.rebuild_shape',
-      message: `_rebuild_tensor_${version} called with ${why}`,
-      requirement: 'PKL-R17',
-      offset,
-    });
-    return REJECTED;
-  };
+  const malformed = (why: string): PValue => rejectMalformed(reporter, version, why, offset);
   const base = version === 'v2' ? 6 : 7;
   if (args.length !== base && args.length !== base + 1) return malformed(`${args.length} arguments`);
-  if (args.some((arg) => arg.kind === 'rejected')) return REJECTED;
-  const [storageArg, offsetArg, sizeArg, strideArg, gradArg, hooksArg] = args;
+  for (const arg of args) if (arg.kind === 'rejected') return REJECTED;
+  const storageArg = args[0];
+  const offsetArg = args[1];
+  const sizeArg = args[2];
+  const strideArg = args[3];
+  const gradArg = args[4];
+  const hooksArg = args[5];
   if (storageArg?.kind !== 'storage') return malformed('a first argument that is not a storage');
   const storage = storageArg.storage;
   if (offsetArg?.kind !== 'int') return malformed('a storage offset that is not an int');
@@ -97,7 +109,7 @@ export function rebuildTensor(params: { version: 'v2' | 'v3'; args: readonly PVa
     });
     return REJECTED;
   }
-  if ([offsetArg.value, ...size, ...stride].some((n) => n > MAX_SAFE)) {
+  if (offsetArg.value > MAX_SAFE || anyAbove(size, MAX_SAFE) || anyAbove(stride, MAX_SAFE)) {
     return malformed('an offset, size or stride above 2^53');
   }
   const tensor: TensorValue = {
@@ -124,12 +136,12 @@ export function viewInBounds(params: {
   stride: readonly bigint[];
 }): boolean {
   const { offset, size, stride } = params;
-  if (offset < 0n || size.some((n) => n < 0n) || stride.some((n) => n < 0n)) return false;
-  if (size.some((n) => n === 0n)) return true;
+  if (offset < 0n) return false;
+  for (const n of size) if (n < 0n) return false;
+  for (const n of stride) if (n < 0n) return false;
+  for (const n of size) if (n === 0n) return true;
   let last = offset;
-  size.forEach((n, i) => {
-    last += (n - 1n) * (stride[i] ?? 0n);
-  });
+  for (let i = 0; i < size.length; i++) last += ((size[i] as bigint) - 1n) * (stride[i] ?? 0n);
   const storageBytes = params.storage.numel * BigInt(params.storage.elementSize);
   return (last + 1n) * BigInt(params.elementSize) <= storageBytes;
 }

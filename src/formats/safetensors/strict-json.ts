@@ -77,10 +77,9 @@ export interface StrictJsonOptions {
 
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
-// ignoreBOM: true keeps a U+FEFF at the start of a decoded slice. The default would strip it, so the keys
-// "\uFEFFa" and "a" would collide after decoding without the parser noticing the change.
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
+/** Up to this many decimal digits, accumulating `value * 10 + digit` in a double is exact. */
+const EXACT_DIGITS = 15;
 
 class JsonFailure extends Error {
   readonly detail: JsonParseError;
@@ -90,8 +89,6 @@ class JsonFailure extends Error {
   }
 }
 
-const isWhitespace = (byte: number | undefined): boolean =>
-  byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
 const isDigit = (byte: number | undefined): boolean => byte !== undefined && byte >= 0x30 && byte <= 0x39;
 
 /** Render a key for a message: quoted, escaped, shortened. Keys are data, never markup (ST-R08). */
@@ -116,15 +113,25 @@ export function parseStrictJson(bytes: Uint8Array, options: StrictJsonOptions = 
   }
 }
 
+/**
+ * Performance notes: the input is checked as UTF-8 once, up front (`isUtf8`), so a slice between ASCII
+ * delimiters is valid UTF-8 on its own and decodes with one native call, no per-string decoder checks (and
+ * `Buffer#toString` keeps a leading U+FEFF, as the `ignoreBOM` decoder did). Strings are scanned with a tight
+ * byte loop; only strings with escapes take the slow path and are built from parts. A plain integer's text
+ * is `String(value)` (the grammar forbids leading zeros, so it is the text as written). Work is still counted
+ * on the meter, about one step per byte, added per token instead of per byte.
+ */
 class Parser {
   private pos = 0;
   private readonly bytes: Uint8Array;
+  private readonly buffer: Buffer;
   private readonly maxDepth: number;
   private readonly safeIntegers: boolean;
   private readonly meter: WorkMeter;
 
   constructor(bytes: Uint8Array, options: StrictJsonOptions) {
     this.bytes = bytes;
+    this.buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.safeIntegers = options.numbers === 'safe-integers';
     this.meter = options.meter ?? { steps: 0 };
@@ -143,27 +150,31 @@ class Parser {
     throw new JsonFailure({ code, message, offset });
   }
 
-  private step(): void {
-    this.meter.steps += 1;
-  }
-
   private skipWhitespace(): void {
-    while (isWhitespace(this.bytes[this.pos])) {
-      this.step();
-      this.pos += 1;
+    const { bytes } = this;
+    let pos = this.pos;
+    const start = pos;
+    for (;;) {
+      const byte = bytes[pos];
+      if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) break;
+      pos += 1;
     }
+    this.meter.steps += pos - start;
+    this.pos = pos;
   }
 
   private parseValue(depth: number): JsonValue {
-    this.step();
+    this.meter.steps += 1;
     const byte = this.bytes[this.pos];
     switch (byte) {
       case 0x7b:
         return this.parseObject(depth + 1);
       case 0x5b:
         return this.parseArray(depth + 1);
-      case 0x22:
-        return { kind: 'string', offset: this.pos, value: this.parseString() };
+      case 0x22: {
+        const offset = this.pos;
+        return { kind: 'string', offset, value: this.parseString() };
+      }
       case 0x74:
         return this.parseLiteral('true', true);
       case 0x66:
@@ -171,7 +182,7 @@ class Parser {
       case 0x6e:
         return this.parseLiteral('null', null);
       default:
-        if (byte === 0x2d || isDigit(byte)) return this.parseNumber();
+        if (byte === 0x2d || (byte !== undefined && byte >= 0x30 && byte <= 0x39)) return this.parseNumber();
         return this.fail('json.syntax', byte === undefined ? 'unexpected end of JSON' : 'unexpected character');
     }
   }
@@ -187,27 +198,33 @@ class Parser {
 
   private parseObject(depth: number): JsonObject {
     this.enter(depth);
-    const node: JsonObject = { kind: 'object', offset: this.pos, entries: new Map() };
+    const entries = new Map<string, JsonValue>();
+    const node: JsonObject = { kind: 'object', offset: this.pos, entries };
+    const { bytes } = this;
     this.pos += 1;
     this.skipWhitespace();
-    if (this.bytes[this.pos] === 0x7d) {
+    if (bytes[this.pos] === 0x7d) {
       this.pos += 1;
       return node;
     }
     for (;;) {
-      this.step();
+      this.meter.steps += 1;
       const keyOffset = this.pos;
-      if (this.bytes[keyOffset] !== 0x22) this.fail('json.syntax', 'expected a string key');
+      if (bytes[keyOffset] !== 0x22) this.fail('json.syntax', 'expected a string key');
       const key = this.parseString();
-      if (node.entries.has(key)) {
+      if (entries.has(key)) {
         this.fail('json.duplicate_key', `duplicate key ${quoteForMessage(key)}`, keyOffset);
       }
-      this.skipWhitespace();
+      if (bytes[this.pos] !== 0x3a) this.skipWhitespace();
       this.expect(0x3a, '":"');
       this.skipWhitespace();
-      node.entries.set(key, this.parseValue(depth));
-      this.skipWhitespace();
-      if (this.bytes[this.pos] === 0x2c) {
+      entries.set(key, this.parseValue(depth));
+      let next = bytes[this.pos];
+      if (next !== 0x2c && next !== 0x7d) {
+        this.skipWhitespace();
+        next = bytes[this.pos];
+      }
+      if (next === 0x2c) {
         this.pos += 1;
         this.skipWhitespace();
         continue;
@@ -220,16 +237,21 @@ class Parser {
   private parseArray(depth: number): JsonArray {
     this.enter(depth);
     const node: JsonArray = { kind: 'array', offset: this.pos, items: [] };
+    const { bytes } = this;
     this.pos += 1;
     this.skipWhitespace();
-    if (this.bytes[this.pos] === 0x5d) {
+    if (bytes[this.pos] === 0x5d) {
       this.pos += 1;
       return node;
     }
     for (;;) {
       node.items.push(this.parseValue(depth));
-      this.skipWhitespace();
-      if (this.bytes[this.pos] === 0x2c) {
+      let next = bytes[this.pos];
+      if (next !== 0x2c && next !== 0x5d) {
+        this.skipWhitespace();
+        next = bytes[this.pos];
+      }
+      if (next === 0x2c) {
         this.pos += 1;
         this.skipWhitespace();
         continue;
@@ -242,7 +264,7 @@ class Parser {
   private parseLiteral(word: string, value: boolean | null): JsonLiteral {
     const offset = this.pos;
     for (let i = 0; i < word.length; i += 1) {
-      this.step();
+      this.meter.steps += 1;
       if (this.bytes[this.pos + i] !== word.charCodeAt(i)) this.fail('json.syntax', 'invalid literal');
     }
     this.pos += word.length;
@@ -251,18 +273,47 @@ class Parser {
 
   /** Called with `pos` on the opening quote; leaves `pos` after the closing quote. */
   private parseString(): string {
-    this.pos += 1;
-    let chunkStart = this.pos;
-    let parts: string[] | undefined;
+    const { bytes } = this;
+    const start = this.pos + 1;
+    let pos = start;
+    // Fast path: a run of plain characters up to the closing quote, one byte test each.
     for (;;) {
-      this.step();
-      const byte = this.bytes[this.pos];
+      const byte = bytes[pos];
+      if (byte === undefined) {
+        this.meter.steps += pos - start + 1;
+        this.pos = pos;
+        return this.fail('json.syntax', 'unterminated string');
+      }
+      if (byte === 0x22) {
+        this.meter.steps += pos - start + 1;
+        this.pos = pos + 1;
+        return this.buffer.toString('utf8', start, pos);
+      }
+      if (byte < 0x20) {
+        this.meter.steps += pos - start + 1;
+        this.pos = pos;
+        return this.fail('json.syntax', 'control character in string');
+      }
+      if (byte === 0x5c) break;
+      pos += 1;
+    }
+    this.meter.steps += pos - start;
+    this.pos = pos;
+    return this.parseEscapedString(start);
+  }
+
+  /** The slow path: `pos` on a backslash inside the string that began at `start`. */
+  private parseEscapedString(start: number): string {
+    const { bytes } = this;
+    let chunkStart = start;
+    const parts: string[] = [];
+    for (;;) {
+      this.meter.steps += 1;
+      const byte = bytes[this.pos];
       if (byte === undefined) this.fail('json.syntax', 'unterminated string');
       if (byte === 0x22) {
-        const tail = utf8.decode(this.bytes.subarray(chunkStart, this.pos));
+        parts.push(this.buffer.toString('utf8', chunkStart, this.pos));
         this.pos += 1;
-        if (parts === undefined) return tail;
-        parts.push(tail);
         return parts.join('');
       }
       if (byte < 0x20) this.fail('json.syntax', 'control character in string');
@@ -270,8 +321,7 @@ class Parser {
         this.pos += 1;
         continue;
       }
-      parts ??= [];
-      parts.push(utf8.decode(this.bytes.subarray(chunkStart, this.pos)));
+      parts.push(this.buffer.toString('utf8', chunkStart, this.pos));
       parts.push(this.parseEscape());
       chunkStart = this.pos;
     }
@@ -323,7 +373,7 @@ class Parser {
   private readHex4(): number {
     let value = 0;
     for (let i = 0; i < 4; i += 1) {
-      this.step();
+      this.meter.steps += 1;
       const byte = this.bytes[this.pos];
       let digit: number;
       if (byte !== undefined && byte >= 0x30 && byte <= 0x39) digit = byte - 0x30;
@@ -337,42 +387,55 @@ class Parser {
   }
 
   private parseNumber(): JsonNumber {
+    const { bytes } = this;
     const offset = this.pos;
-    const negative = this.bytes[this.pos] === 0x2d;
+    const negative = bytes[this.pos] === 0x2d;
     if (negative) this.pos += 1;
     const intStart = this.pos;
-    if (this.bytes[this.pos] === 0x30) {
+    // The integer part's value, exact up to EXACT_DIGITS digits.
+    let intValue = 0;
+    if (bytes[this.pos] === 0x30) {
       this.pos += 1;
-      if (isDigit(this.bytes[this.pos])) this.fail('json.syntax', 'number with a leading zero', offset);
+      if (isDigit(bytes[this.pos])) this.fail('json.syntax', 'number with a leading zero', offset);
     } else {
-      if (!isDigit(this.bytes[this.pos])) this.fail('json.syntax', 'invalid number', offset);
-      this.skipDigits();
+      if (!isDigit(bytes[this.pos])) this.fail('json.syntax', 'invalid number', offset);
+      let pos = this.pos;
+      for (;;) {
+        const byte = bytes[pos];
+        if (byte === undefined || byte < 0x30 || byte > 0x39) break;
+        intValue = intValue * 10 + (byte - 0x30);
+        pos += 1;
+      }
+      this.meter.steps += pos - this.pos;
+      this.pos = pos;
     }
     const intDigits = this.pos - intStart;
     let plainInteger = true;
-    if (this.bytes[this.pos] === 0x2e) {
+    if (bytes[this.pos] === 0x2e) {
       plainInteger = false;
       this.pos += 1;
-      if (!isDigit(this.bytes[this.pos])) this.fail('json.syntax', 'invalid number fraction', offset);
+      if (!isDigit(bytes[this.pos])) this.fail('json.syntax', 'invalid number fraction', offset);
       this.skipDigits();
     }
-    const e = this.bytes[this.pos];
+    const e = bytes[this.pos];
     if (e === 0x65 || e === 0x45) {
       plainInteger = false;
       this.pos += 1;
-      const sign = this.bytes[this.pos];
+      const sign = bytes[this.pos];
       if (sign === 0x2b || sign === 0x2d) this.pos += 1;
-      if (!isDigit(this.bytes[this.pos])) this.fail('json.syntax', 'invalid number exponent', offset);
+      if (!isDigit(bytes[this.pos])) this.fail('json.syntax', 'invalid number exponent', offset);
       this.skipDigits();
     }
-    // Only number characters were consumed, so this slice is ASCII.
-    const text = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + offset, this.pos - offset).toString('latin1');
-    if (!this.safeIntegers) return { kind: 'number', offset, text, value: Number(text) };
+    // Only number characters were consumed, so this slice is ASCII. A plain integer of up to EXACT_DIGITS
+    // digits without a sign reads back as exactly its text (no leading zeros).
+    const exact = plainInteger && !negative && intDigits <= EXACT_DIGITS;
+    const text = exact ? String(intValue) : this.buffer.toString('latin1', offset, this.pos);
+    if (!this.safeIntegers) return { kind: 'number', offset, text, value: exact ? intValue : Number(text) };
     if (negative || !plainInteger) {
       this.fail('json.integer', `${quoteForMessage(text)} is not a non-negative integer`, offset);
     }
     // Fewer digits than 2^53 − 1 has cannot exceed it; the digit count bounds the conversion cost.
-    const value = intDigits <= MAX_SAFE_DIGITS ? Number(text) : Number.POSITIVE_INFINITY;
+    const value = exact ? intValue : intDigits <= MAX_SAFE_DIGITS ? Number(text) : Number.POSITIVE_INFINITY;
     if (value > Number.MAX_SAFE_INTEGER) {
       this.fail('json.integer', `integer ${quoteForMessage(text)} is above 2^53 − 1`, offset);
     }
@@ -380,9 +443,10 @@ class Parser {
   }
 
   private skipDigits(): void {
-    while (isDigit(this.bytes[this.pos])) {
-      this.step();
-      this.pos += 1;
-    }
+    const { bytes } = this;
+    let pos = this.pos;
+    while (isDigit(bytes[pos])) pos += 1;
+    this.meter.steps += pos - this.pos;
+    this.pos = pos;
   }
 }

@@ -1,9 +1,9 @@
-import { isSafetensorsDtype, tensorByteLength } from './dtypes.ts';
+import { SAFETENSORS_DTYPE_BITS, isSafetensorsDtype, tensorByteLength } from './dtypes.ts';
 import type { SafetensorsDtype } from './dtypes.ts';
 import { tensorNameProblem } from './names.ts';
 import { checkHeaderLength, readSafetensorsHeader, readSafetensorsHeaderFromBuffer } from './read-header.ts';
 import { parseStrictJson, quoteForMessage } from './strict-json.ts';
-import type { JsonErrorCode, JsonObject, JsonValue, WorkMeter } from './strict-json.ts';
+import type { JsonErrorCode, JsonNumber, JsonObject, JsonValue, WorkMeter } from './strict-json.ts';
 import { resolveSafetensorsLimits } from './types.ts';
 import type {
   SafetensorsLimits,
@@ -95,17 +95,19 @@ function validate(params: { headerBytes: Uint8Array; fileSize: number | bigint }
 
   let metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   const tensors: SafetensorsTensorInfo[] = [];
-  for (const [key, value] of root.entries) {
+  const unknownFields = params.unknownTensorFields ?? 'reject';
+  // forEach, not for-of: no [key, value] pair is allocated per tensor.
+  root.entries.forEach((value, key) => {
     meter.steps += 1;
     if (key === METADATA_KEY) {
       metadata = readMetadata(value, limits, at);
-      continue;
+      return;
     }
     if (tensors.length >= limits.maxTensors) {
       reject('st.tensor_count', `the header lists more than ${limits.maxTensors} tensors`, at(value.offset));
     }
-    tensors.push(readTensor({ name: key, value, limits, warnings, meter, at, unknownFields: params.unknownTensorFields ?? 'reject' }));
-  }
+    tensors.push(readTensor({ name: key, value, limits, warnings, meter, at, unknownFields }));
+  });
 
   checkLayout({ tensors, meter, dataStart: BigInt(8 + headerLength), fileSize });
 
@@ -157,51 +159,76 @@ function readTensor(params: {
   unknownFields: 'reject' | 'warn';
 }): SafetensorsTensorInfo {
   const { name, value, limits, at } = params;
-  const label = `tensor ${quoteForMessage(name)}`;
+  // Built only for a message: quoting every name up front is a measurable share of a large header's cost.
+  const label = (): string => `tensor ${quoteForMessage(name)}`;
   const nameProblem = tensorNameProblem(name, limits.maxNameBytes);
-  if (nameProblem !== undefined) reject('st.tensor_name', `the name of ${label} ${nameProblem}`, at(value.offset));
-  if (value.kind !== 'object') reject('st.tensor_entry', `${label} is not an object`, at(value.offset));
+  if (nameProblem !== undefined) reject('st.tensor_name', `the name of ${label()} ${nameProblem}`, at(value.offset));
+  if (value.kind !== 'object') reject('st.tensor_entry', `${label()} is not an object`, at(value.offset));
 
-  for (const key of value.entries.keys()) {
-    if (TENSOR_FIELDS.has(key)) continue;
-    const message = `${label} has an unknown field ${quoteForMessage(key)}`;
-    if (params.unknownFields === 'reject') reject('st.tensor_entry', message, at(value.offset));
-    params.warnings.push({ code: 'st.extra_field', message });
+  if (value.entries.size !== TENSOR_FIELDS.size || !hasOnlyTensorFields(value)) {
+    for (const key of value.entries.keys()) {
+      if (TENSOR_FIELDS.has(key)) continue;
+      const message = `${label()} has an unknown field ${quoteForMessage(key)}`;
+      if (params.unknownFields === 'reject') reject('st.tensor_entry', message, at(value.offset));
+      params.warnings.push({ code: 'st.extra_field', message });
+    }
   }
 
   const dtypeNode = field(value, 'dtype', label, at);
   if (dtypeNode.kind !== 'string' || !isSafetensorsDtype(dtypeNode.value)) {
-    reject('st.dtype', `${label} has an unknown dtype ${dtypeNode.kind === 'string' ? quoteForMessage(dtypeNode.value) : ''}`.trimEnd(), at(dtypeNode.offset));
+    reject('st.dtype', `${label()} has an unknown dtype ${dtypeNode.kind === 'string' ? quoteForMessage(dtypeNode.value) : ''}`.trimEnd(), at(dtypeNode.offset));
   }
   const dtype = dtypeNode.value;
 
   const shapeNode = field(value, 'shape', label, at);
-  if (shapeNode.kind !== 'array') reject('st.shape', `${label}: "shape" is not an array`, at(shapeNode.offset));
+  if (shapeNode.kind !== 'array') reject('st.shape', `${label()}: "shape" is not an array`, at(shapeNode.offset));
   if (shapeNode.items.length > limits.maxRank) {
-    reject('st.shape', `${label} has rank ${shapeNode.items.length} (limit ${limits.maxRank})`, at(shapeNode.offset));
+    reject('st.shape', `${label()} has rank ${shapeNode.items.length} (limit ${limits.maxRank})`, at(shapeNode.offset));
   }
-  const shape = integers(shapeNode.items, 'st.shape', `${label}: "shape"`, params.meter, at);
+  const shape = integers(shapeNode.items, 'st.shape', label, '"shape"', params.meter, at);
 
   const offsetsNode = field(value, 'data_offsets', label, at);
   if (offsetsNode.kind !== 'array' || offsetsNode.items.length !== 2) {
-    reject('st.offsets', `${label}: "data_offsets" must be an array of exactly 2 integers`, at(offsetsNode.offset));
+    reject('st.offsets', `${label()}: "data_offsets" must be an array of exactly 2 integers`, at(offsetsNode.offset));
   }
-  const [begin = 0, end = 0] = integers(offsetsNode.items, 'st.offsets', `${label}: "data_offsets"`, params.meter, at);
-  if (end < begin) reject('st.offsets', `${label} ends (${end}) before it begins (${begin})`, at(offsetsNode.offset));
+  const offsets = integers(offsetsNode.items, 'st.offsets', label, '"data_offsets"', params.meter, at);
+  const begin = offsets[0] ?? 0;
+  const end = offsets[1] ?? 0;
+  if (end < begin) reject('st.offsets', `${label()} ends (${end}) before it begins (${begin})`, at(offsetsNode.offset));
 
+  // ST-R06 in exact arithmetic. Fast path: with every dimension ≥ 1 the running product only grows, so a
+  // final product ≤ 2^53 − 1 was exact at every step; a 0 dimension makes it exactly 0. Anything else is
+  // recomputed in BigInt.
+  let bits: number = SAFETENSORS_DTYPE_BITS[dtype];
+  for (let i = 0; i < shape.length; i++) bits *= shape[i] as number;
+  if (bits <= Number.MAX_SAFE_INTEGER) {
+    if (bits % 8 !== 0) {
+      reject('st.misaligned', `${label()}: ${dtype} × shape [${shape.join(', ')}] is not a whole number of bytes`, at(shapeNode.offset));
+    }
+    if (end - begin !== bits / 8) {
+      reject('st.size_mismatch', `${label()}: ${dtype} × shape [${shape.join(', ')}] is ${bits / 8} bytes, but data_offsets span ${end - begin}`, at(offsetsNode.offset));
+    }
+    return { name, dtype, shape, begin, end };
+  }
   const bytes = tensorByteLength(dtype, shape);
   if (bytes === undefined) {
-    reject('st.misaligned', `${label}: ${dtype} × shape [${shape.join(', ')}] is not a whole number of bytes`, at(shapeNode.offset));
+    reject('st.misaligned', `${label()}: ${dtype} × shape [${shape.join(', ')}] is not a whole number of bytes`, at(shapeNode.offset));
   }
   if (BigInt(end - begin) !== bytes) {
-    reject('st.size_mismatch', `${label}: ${dtype} × shape [${shape.join(', ')}] is ${bytes} bytes, but data_offsets span ${end - begin}`, at(offsetsNode.offset));
+    reject('st.size_mismatch', `${label()}: ${dtype} × shape [${shape.join(', ')}] is ${bytes} bytes, but data_offsets span ${end - begin}`, at(offsetsNode.offset));
   }
   return { name, dtype, shape, begin, end };
 }
 
-function field(entry: JsonObject, name: string, label: string, at: (offset: number) => number): JsonValue {
+/** With exactly as many keys as there are known fields, holding each known field means no unknown one. */
+function hasOnlyTensorFields(entry: JsonObject): boolean {
+  const { entries } = entry;
+  return entries.has('dtype') && entries.has('shape') && entries.has('data_offsets');
+}
+
+function field(entry: JsonObject, name: string, label: () => string, at: (offset: number) => number): JsonValue {
   const node = entry.entries.get(name);
-  if (node === undefined) reject('st.tensor_entry', `${label} has no "${name}"`, at(entry.offset));
+  if (node === undefined) reject('st.tensor_entry', `${label()} has no "${name}"`, at(entry.offset));
   return node;
 }
 
@@ -209,15 +236,18 @@ function field(entry: JsonObject, name: string, label: string, at: (offset: numb
 function integers(
   items: JsonValue[],
   code: SafetensorsRejectionCode,
-  label: string,
+  label: () => string,
+  what: string,
   meter: WorkMeter,
   at: (offset: number) => number,
 ): number[] {
-  return items.map((item) => {
+  for (let i = 0; i < items.length; i++) {
     meter.steps += 1;
-    if (item.kind !== 'number') reject(code, `${label} holds a value that is not an integer`, at(item.offset));
-    return item.value;
-  });
+    const item = items[i] as JsonValue;
+    if (item.kind !== 'number') reject(code, `${label()}: ${what} holds a value that is not an integer`, at(item.offset));
+  }
+  // `map` allocates the exact length (a growing `push` array would over-allocate per tensor).
+  return items.map((item) => (item as JsonNumber).value);
 }
 
 /** ST-R06: contiguous, non-overlapping, covering the buffer exactly (no holes, no polyglot tail). */

@@ -65,17 +65,23 @@ export async function scanTorchZip(params: { source: ByteSource; listing: ZipLis
   if (problem !== undefined) invalid('torch.root', `the root folder name ${problem}`);
 
   const records = new Map<string, ZipEntry>();
+  /** The `<key>` of every `data/<key>` record, matched once (the loops below need it three times). */
+  const dataKeys = new Map<string, string>();
   let torchScript = false;
+  const rootPrefix = `${root}/`;
   for (const entry of listing.entries) {
-    if (!entry.name.startsWith(`${root}/`)) {
+    if (!entry.name.startsWith(rootPrefix)) {
       invalid('torch.root', `"${entry.name}" is outside the root folder "${root}/"`, entry.name);
       continue;
     }
-    const record = entry.name.slice(root.length + 1);
+    const record = entry.name.slice(rootPrefix.length);
     records.set(record, entry);
+    const dataKey = DATA_RECORD.exec(record)?.[1];
+    if (dataKey !== undefined) dataKeys.set(record, dataKey);
+    else dataKeys.delete(record);
     if (isTorchScriptRecord(record)) {
       torchScript = true;
-    } else if (!FIXED_RECORDS.has(record) && !DATA_RECORD.test(record)) {
+    } else if (!FIXED_RECORDS.has(record) && dataKey === undefined) {
       invalid('torch.unexpected_record', `unexpected record "${record}"`, entry.name);
     }
     if ((entry.flags & ~ALLOWED_FLAGS) !== 0) invalid('torch.record_flags', `record "${record}" has flags 0x${entry.flags.toString(16)}`, entry.name);
@@ -91,7 +97,7 @@ export async function scanTorchZip(params: { source: ByteSource; listing: ZipLis
   }
   // Pickles outside the record set are never loaded by torch.load, but scanning them labels what they carry.
   for (const [record, entry] of records) {
-    if (!FIXED_RECORDS.has(record) && !DATA_RECORD.test(record)) meter.visits += await labelStrayPickle({ source, entry, limits, findings });
+    if (!FIXED_RECORDS.has(record) && !dataKeys.has(record)) meter.visits += await labelStrayPickle({ source, entry, limits, findings });
   }
 
   const dataPkl = records.get('data.pkl');
@@ -101,7 +107,7 @@ export async function scanTorchZip(params: { source: ByteSource; listing: ZipLis
   // CRC-32 of every record but the tensor data: the pickle and the small metadata records (PKL-R05).
   let crcAbsent = false;
   for (const [record, entry] of records) {
-    if (DATA_RECORD.test(record) || entry.method !== 0) continue;
+    if (dataKeys.has(record) || entry.method !== 0) continue;
     try {
       if ((await checkEntryCrc({ source, entry })) === 'absent') crcAbsent = true;
     } catch (error) {
@@ -129,9 +135,8 @@ export async function scanTorchZip(params: { source: ByteSource; listing: ZipLis
 
   const storages: StorageRecord[] = [];
   const dataRecords = new Map<string, { offset: number; length: number; crc32?: number; member: string }>();
-  for (const [record, entry] of records) {
-    const key = DATA_RECORD.exec(record)?.[1];
-    if (key === undefined) continue;
+  for (const [record, key] of dataKeys) {
+    const entry = records.get(record) as ZipEntry;
     const crcKnown = !(entry.crc32 === 0 && entry.descriptor?.crc32 === 0);
     dataRecords.set(key, { offset: entry.dataOffset, length: entry.compressedSize, member: entry.name, ...(crcKnown ? { crc32: entry.crc32 } : {}) });
   }

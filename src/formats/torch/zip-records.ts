@@ -1,5 +1,6 @@
 import { LorasmithError } from '../../core/errors.ts';
-import type { ByteSource } from './byte-source.ts';
+import { readRanges } from './byte-source.ts';
+import type { ByteRange, ByteSource } from './byte-source.ts';
 
 /**
  * A small strict zip reader: lists entries from the central directory *and* each local header and checks
@@ -105,9 +106,23 @@ function u64(dv: DataView, at: number): number {
   return Number(value);
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function decodeName(bytes: Uint8Array, flags: number, offset: number): string {
-  const ascii = bytes.every((byte) => byte < 0x80);
-  if (!ascii && (flags & 0x0800) === 0) throw zipError('zip.name_encoding', 'an entry name is neither ASCII nor flagged UTF-8', offset);
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if ((bytes[i] as number) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  // ASCII is valid UTF-8 and decodes to the same code units as latin1.
+  if (ascii) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  if ((flags & 0x0800) === 0) throw zipError('zip.name_encoding', 'an entry name is neither ASCII nor flagged UTF-8', offset);
   try {
     return utf8.decode(bytes);
   } catch {
@@ -116,7 +131,10 @@ function decodeName(bytes: Uint8Array, flags: number, offset: number): string {
 }
 
 /** Walk extra fields (id u16, length u16, data); they must tile the extra area exactly. */
-function extraFields(bytes: Uint8Array, offset: number): Map<number, Uint8Array> {
+const NO_EXTRA_FIELDS: ReadonlyMap<number, Uint8Array> = new Map();
+
+function extraFields(bytes: Uint8Array, offset: number): ReadonlyMap<number, Uint8Array> {
+  if (bytes.length === 0) return NO_EXTRA_FIELDS;
   const fields = new Map<number, Uint8Array>();
   const dv = view(bytes);
   let at = 0;
@@ -257,81 +275,236 @@ function parseCentral(dv: DataView, bytes: Uint8Array, at: number, index: number
   return { fields: { entry, nameBytes }, next };
 }
 
-async function readLocal(source: ByteSource, central: CentralFields, cdOffset: number): Promise<ZipEntry> {
+/**
+ * The bytes around every local header, read in one batch before the per-entry checks: the `DESCRIPTOR_MAX`
+ * bytes before each header (where the previous entry's data descriptor sits in a well-formed file) and the
+ * fixed header, name and up to `EXTRA_SLACK` extra bytes after it. Only a cache: a range it does not hold is
+ * read on demand, so the checks see exactly the bytes a direct read would give them.
+ */
+const DESCRIPTOR_MAX = 24;
+const EXTRA_SLACK = 128;
+/** Windows closer than this are read as one range. */
+const MERGE_GAP = 4096;
+const MAX_WINDOW = 256 * 1024;
+/** Bytes read ahead at most; beyond, reads happen on demand. */
+const PREFETCH_BUDGET = 16 * 1024 * 1024;
+
+class WindowCache {
+  private readonly starts: number[];
+  private readonly windows: Uint8Array[];
+  /** Set by `locate`: the window holding the range, and the range's index in it. */
+  window: Uint8Array = new Uint8Array(0);
+  index = 0;
+
+  constructor(starts: number[], windows: Uint8Array[]) {
+    this.starts = starts;
+    this.windows = windows;
+  }
+
+  /** Whether one window holds [offset, offset + length); if so, `window` and `index` point at it. */
+  locate(offset: number, length: number): boolean {
+    const { starts } = this;
+    let lo = 0;
+    let hi = starts.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((starts[mid] as number) <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    if (found < 0) return false;
+    const start = starts[found] as number;
+    const window = this.windows[found] as Uint8Array;
+    if (offset + length > start + window.length) return false;
+    this.window = window;
+    this.index = offset - start;
+    return true;
+  }
+}
+
+async function prefetchLocalHeaders(source: ByteSource, centrals: CentralFields[], cdOffset: number): Promise<WindowCache> {
+  const wanted: ByteRange[] = [];
+  for (const { entry, nameBytes } of centrals) {
+    const at = entry.localHeaderOffset;
+    if (at + 30 > cdOffset) continue;
+    const start = Math.max(0, at - DESCRIPTOR_MAX);
+    wanted.push({ offset: start, length: Math.min(cdOffset, at + 30 + nameBytes.length + EXTRA_SLACK) - start });
+  }
+  // The last entry's descriptor ends where the central directory begins.
+  const tailStart = Math.max(0, cdOffset - DESCRIPTOR_MAX);
+  wanted.push({ offset: tailStart, length: cdOffset - tailStart });
+  wanted.sort((a, b) => a.offset - b.offset);
+  const merged: ByteRange[] = [];
+  let budget = PREFETCH_BUDGET;
+  for (const range of wanted) {
+    const last = merged[merged.length - 1];
+    const end = range.offset + range.length;
+    if (last !== undefined && range.offset <= last.offset + last.length + MERGE_GAP && end - last.offset <= MAX_WINDOW) {
+      const grown = Math.max(last.offset + last.length, end) - last.offset;
+      budget -= grown - last.length;
+      last.length = grown;
+    } else {
+      budget -= range.length;
+      merged.push({ offset: range.offset, length: range.length });
+    }
+    if (budget < 0) break;
+  }
+  const windows = await readRanges(source, merged);
+  return new WindowCache(
+    merged.map((range) => range.offset),
+    windows,
+  );
+}
+
+/** A range `readLocal` needs that the cache does not hold: the caller reads it and runs `readLocal` again. */
+class CacheMiss {
+  readonly offset: number;
+  readonly length: number;
+  constructor(offset: number, length: number) {
+    this.offset = offset;
+    this.length = length;
+  }
+}
+
+/** Bytes read on demand for one entry, after a `CacheMiss`. */
+interface Fetched {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/** Where `readLocal` finds a range: the shared cache first, then what was fetched for this entry. */
+function locateFetched(fetched: readonly Fetched[], offset: number, length: number): { bytes: Uint8Array; index: number } | undefined {
+  for (const item of fetched) {
+    if (item.offset === offset && item.bytes.length === length) return { bytes: item.bytes, index: 0 };
+  }
+  return undefined;
+}
+
+const le16 = (bytes: Uint8Array, at: number): number => (bytes[at] as number) | ((bytes[at + 1] as number) << 8);
+const le32 = (bytes: Uint8Array, at: number): number =>
+  ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) >>> 0;
+
+/**
+ * The bytes of [offset, offset + length) as (array, index), from the cache or this entry's fetched ranges;
+ * throws `CacheMiss` when neither holds them. Reuses `cache.window`/`cache.index`, so no view is made.
+ */
+function bytesAt(cache: WindowCache, fetched: readonly Fetched[], offset: number, length: number): void {
+  if (cache.locate(offset, length)) return;
+  const hit = locateFetched(fetched, offset, length);
+  if (hit === undefined) throw new CacheMiss(offset, length);
+  cache.window = hit.bytes;
+  cache.index = hit.index;
+}
+
+/**
+ * Check one entry's local header (and data descriptor) against its central record. Synchronous: it reads
+ * through the prefetched windows, and a range they lack surfaces as `CacheMiss` for the caller to read and
+ * retry, so the checks are the same whichever way the bytes arrived.
+ */
+function readLocal(cache: WindowCache, fetched: readonly Fetched[], central: CentralFields, cdOffset: number): ZipEntry {
   const { entry, nameBytes } = central;
   const at = entry.localHeaderOffset;
-  const label = `entry "${entry.name}"`;
-  if (at + 30 > cdOffset) throw zipError('zip.local_header', `${label}: local header offset outside the data area`, at);
-  const head = await source.read(at, 30);
-  const dv = view(head);
-  if (dv.getUint32(0, true) !== SIG_LOCAL) throw zipError('zip.local_header', `${label}: no local header at its offset`, at);
+  const label = (): string => `entry "${entry.name}"`;
+  if (at + 30 > cdOffset) throw zipError('zip.local_header', `${label()}: local header offset outside the data area`, at);
+  bytesAt(cache, fetched, at, 30);
+  let bytes = cache.window;
+  let i = cache.index;
+  if (le32(bytes, i) !== SIG_LOCAL) throw zipError('zip.local_header', `${label()}: no local header at its offset`, at);
   const local: ZipLocalHeader = {
-    flags: dv.getUint16(6, true),
-    method: dv.getUint16(8, true),
-    crc32: dv.getUint32(14, true),
-    compressedSize: dv.getUint32(18, true),
-    uncompressedSize: dv.getUint32(22, true),
-    nameLength: dv.getUint16(26, true),
-    extraLength: dv.getUint16(28, true),
+    flags: le16(bytes, i + 6),
+    method: le16(bytes, i + 8),
+    crc32: le32(bytes, i + 14),
+    compressedSize: le32(bytes, i + 18),
+    uncompressedSize: le32(bytes, i + 22),
+    nameLength: le16(bytes, i + 26),
+    extraLength: le16(bytes, i + 28),
   };
   const dataOffset = at + 30 + local.nameLength + local.extraLength;
-  if (dataOffset > cdOffset) throw zipError('zip.local_header', `${label}: local header runs into the central directory`, at);
-  const tail = await source.read(at + 30, local.nameLength + local.extraLength);
-  const localName = tail.subarray(0, local.nameLength);
+  if (dataOffset > cdOffset) throw zipError('zip.local_header', `${label()}: local header runs into the central directory`, at);
+  bytesAt(cache, fetched, at + 30, local.nameLength + local.extraLength);
+  bytes = cache.window;
+  i = cache.index;
   // CVE-2025-1944: torch looks names up in the central directory; a different local name hides the entry.
-  if (localName.length !== nameBytes.length || localName.some((byte, i) => byte !== nameBytes[i])) {
-    throw zipError('zip.name_mismatch', `${label}: local header name differs from the central directory`, at);
+  let sameName = local.nameLength === nameBytes.length;
+  for (let k = 0; sameName && k < nameBytes.length; k++) sameName = bytes[i + k] === nameBytes[k];
+  if (!sameName) {
+    throw zipError('zip.name_mismatch', `${label()}: local header name differs from the central directory`, at);
   }
-  const localExtras = extraFields(tail.subarray(local.nameLength), at);
+  const localExtras = extraFields(bytes.subarray(i + local.nameLength, i + local.nameLength + local.extraLength), at);
   if (local.flags !== entry.flags || local.method !== entry.method) {
-    throw zipError('zip.header_mismatch', `${label}: local flags or method differ from the central directory`, at);
+    throw zipError('zip.header_mismatch', `${label()}: local flags or method differ from the central directory`, at);
   }
-  if (dataOffset + entry.compressedSize > cdOffset) throw zipError('zip.data_range', `${label}: data runs into the central directory`, at);
+  if (dataOffset + entry.compressedSize > cdOffset) throw zipError('zip.data_range', `${label()}: data runs into the central directory`, at);
 
   const hasDescriptor = (entry.flags & 0x0008) !== 0;
   let descriptor: ZipDataDescriptor | undefined;
   if (hasDescriptor) {
-    descriptor = await readDescriptor(source, entry, dataOffset + entry.compressedSize, cdOffset);
-    const zeroOrEqual = (value: number, expected: number): boolean => value === 0 || value === expected || (entry.zip64 && value === U32_MAX);
+    descriptor = readDescriptor(cache, fetched, entry, dataOffset + entry.compressedSize, cdOffset);
+    const zip64 = entry.zip64;
+    const zeroOrEqual = (value: number, expected: number): boolean => value === 0 || value === expected || (zip64 && value === U32_MAX);
     if (!zeroOrEqual(local.crc32, entry.crc32) || !zeroOrEqual(local.compressedSize, entry.compressedSize) || !zeroOrEqual(local.uncompressedSize, entry.uncompressedSize)) {
-      throw zipError('zip.header_mismatch', `${label}: local CRC or sizes are neither 0 nor the central directory's`, at);
+      throw zipError('zip.header_mismatch', `${label()}: local CRC or sizes are neither 0 nor the central directory's`, at);
     }
   } else {
     const sizes = localSizes(local, localExtras, label, at);
     if (local.crc32 !== entry.crc32 || sizes.compressed !== entry.compressedSize || sizes.uncompressed !== entry.uncompressedSize) {
-      throw zipError('zip.header_mismatch', `${label}: local CRC or sizes differ from the central directory`, at);
+      throw zipError('zip.header_mismatch', `${label()}: local CRC or sizes differ from the central directory`, at);
     }
   }
   const end = dataOffset + entry.compressedSize + (descriptor?.length ?? 0);
-  return { ...entry, local, dataOffset, descriptor, end };
+  return {
+    index: entry.index,
+    name: entry.name,
+    versionMadeBy: entry.versionMadeBy,
+    versionNeeded: entry.versionNeeded,
+    flags: entry.flags,
+    method: entry.method,
+    crc32: entry.crc32,
+    compressedSize: entry.compressedSize,
+    uncompressedSize: entry.uncompressedSize,
+    localHeaderOffset: entry.localHeaderOffset,
+    externalAttributes: entry.externalAttributes,
+    zip64: entry.zip64,
+    local,
+    dataOffset,
+    descriptor,
+    end,
+  };
 }
 
-function localSizes(local: ZipLocalHeader, extras: Map<number, Uint8Array>, label: string, at: number): { compressed: number; uncompressed: number } {
+function localSizes(local: ZipLocalHeader, extras: ReadonlyMap<number, Uint8Array>, label: () => string, at: number): { compressed: number; uncompressed: number } {
   if (local.compressedSize !== U32_MAX && local.uncompressedSize !== U32_MAX) {
     return { compressed: local.compressedSize, uncompressed: local.uncompressedSize };
   }
   const zip64 = extras.get(0x0001);
-  if (zip64 === undefined || zip64.length < 16) throw zipError('zip.zip64_extra', `${label}: masked local sizes without a ZIP64 extra field`, at);
+  if (zip64 === undefined || zip64.length < 16) throw zipError('zip.zip64_extra', `${label()}: masked local sizes without a ZIP64 extra field`, at);
   const dv = view(zip64);
   return { uncompressed: u64(dv, 0), compressed: u64(dv, 8) };
 }
 
-async function readDescriptor(source: ByteSource, entry: CentralFields['entry'], offset: number, cdOffset: number): Promise<ZipDataDescriptor> {
+function readDescriptor(cache: WindowCache, fetched: readonly Fetched[], entry: CentralFields['entry'], offset: number, cdOffset: number): ZipDataDescriptor {
   // miniz (torch) and CPython write the signature, and 8-byte sizes exactly when the entry has a ZIP64 extra.
   const length = entry.zip64 ? 24 : 16;
-  const label = `entry "${entry.name}"`;
-  if (offset + length > cdOffset) throw zipError('zip.descriptor', `${label}: data descriptor runs into the central directory`, offset);
-  const dv = view(await source.read(offset, length));
-  if (dv.getUint32(0, true) !== SIG_DESCRIPTOR) throw zipError('zip.descriptor', `${label}: no data descriptor after the data`, offset);
+  const label = (): string => `entry "${entry.name}"`;
+  if (offset + length > cdOffset) throw zipError('zip.descriptor', `${label()}: data descriptor runs into the central directory`, offset);
+  bytesAt(cache, fetched, offset, length);
+  const bytes = cache.window;
+  const i = cache.index;
+  if (le32(bytes, i) !== SIG_DESCRIPTOR) throw zipError('zip.descriptor', `${label()}: no data descriptor after the data`, offset);
+  const wide = entry.zip64 ? view(bytes.subarray(i, i + length)) : undefined;
   const descriptor: ZipDataDescriptor = {
     offset,
     length,
-    crc32: dv.getUint32(4, true),
-    compressedSize: entry.zip64 ? u64(dv, 8) : dv.getUint32(8, true),
-    uncompressedSize: entry.zip64 ? u64(dv, 16) : dv.getUint32(12, true),
+    crc32: le32(bytes, i + 4),
+    compressedSize: wide !== undefined ? u64(wide, 8) : le32(bytes, i + 8),
+    uncompressedSize: wide !== undefined ? u64(wide, 16) : le32(bytes, i + 12),
   };
   if (descriptor.crc32 !== entry.crc32 || descriptor.compressedSize !== entry.compressedSize || descriptor.uncompressedSize !== entry.uncompressedSize) {
-    throw zipError('zip.descriptor_mismatch', `${label}: data descriptor disagrees with the central directory`, offset);
+    throw zipError('zip.descriptor_mismatch', `${label()}: data descriptor disagrees with the central directory`, offset);
   }
   return descriptor;
 }
@@ -363,8 +536,24 @@ export async function readZipListing(params: { source: ByteSource; limits?: Part
     if (names.has(entry.name)) throw zipError('zip.duplicate_name', `entry name "${entry.name}" appears twice`);
     names.add(entry.name);
   }
+  const cache = await prefetchLocalHeaders(source, centrals, cdOffset);
   const entries: ZipEntry[] = [];
-  for (const central of centrals) entries.push(await readLocal(source, central, cdOffset));
+  const fetched: Fetched[] = [];
+  for (const central of centrals) {
+    fetched.length = 0;
+    for (;;) {
+      try {
+        entries.push(readLocal(cache, fetched, central, cdOffset));
+        break;
+      } catch (error) {
+        if (!(error instanceof CacheMiss)) throw error;
+        // At most three misses per entry (header, name and extra, descriptor): each adds the range it lacked.
+        // A fourth means the source returned a short read; stop rather than loop.
+        if (fetched.length >= 3) throw zipError('zip.read', `entry "${central.entry.name}": the archive could not be read consistently`, error.offset);
+        fetched.push({ offset: error.offset, bytes: await source.read(error.offset, error.length) });
+      }
+    }
+  }
 
   const byOffset = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
   let expected = 0;
