@@ -12,13 +12,15 @@ import { inspectVerb } from './verbs/inspect.ts';
 import { loginVerb } from './verbs/login.ts';
 import { modelsVerb } from './verbs/models.ts';
 import { pairVerb } from './verbs/pair.ts';
+import { pullVerb } from './verbs/pull.ts';
 import { scanVerb } from './verbs/scan.ts';
+import { searchVerb } from './verbs/search.ts';
 import { selftestVerb } from './verbs/selftest.ts';
 import { serveVerb } from './verbs/serve.ts';
 import { tasksVerb } from './verbs/tasks.ts';
 import { tokenVerb } from './verbs/token.ts';
 
-export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, datasetVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
+export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, pullVerb, searchVerb, datasetVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
 
 function overview(): string {
   const width = Math.max(...VERBS.map((verb) => verb.name.length));

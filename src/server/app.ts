@@ -23,6 +23,7 @@ import { studioOrigins } from './origins.ts';
 import { accessRoutes } from './routes/access-routes.ts';
 import { datasetRoutes } from './routes/dataset-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
+import { hubRoutes } from './routes/hub-routes.ts';
 import { modelRoutes } from './routes/model-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
 import { uploadRoutes } from './routes/upload-routes.ts';
@@ -126,6 +127,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
   eventRoutes(app, context);
   uploadRoutes(app, context);
   modelRoutes(app, context);
+  hubRoutes(app, context);
   datasetRoutes(app, context);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

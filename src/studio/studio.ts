@@ -13,6 +13,8 @@ import { SecretStore } from '../core/secret-store.ts';
 import { SettingsStore } from '../core/settings.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { Datasets } from '../datasets/datasets.ts';
+import { pullDeps } from '../hub/pull-deps.ts';
+import { pullTask } from '../hub/pull-task.ts';
 import { tagDatasetTask } from '../datasets/tagging/tag-dataset-task.ts';
 import { modelImportTask } from '../library/model-import-task.ts';
 import { ModelLibrary } from '../library/model-library.ts';
@@ -55,10 +57,13 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   const library = new ModelLibrary({ db: database.db, workspace });
   const uploads = new UploadService({ db: database.db, quarantineDir: workspace.paths.areas.quarantine, settings: () => settings.get() });
   const datasets = new Datasets({ root: workspace.paths.areas.datasets, settings });
+  const env = params.env ?? process.env;
+  const secrets = new SecretStore(workspace.paths.secrets, env);
   tasks.register(selftestTask);
   tasks.register(modelImportTask({ workspace, library, securityEvents }));
   tasks.register(datasets.importTask());
   tasks.register(tagDatasetTask);
+  tasks.register(pullTask(pullDeps({ workspace, library, securityEvents, secrets, settings: { env } }), { concurrency: (await settings.get()).rateLimits.concurrentDownloads }));
   const datasetPipelines = datasets.uploadPipelines((params) => tasks.start('dataset-import', params));
   uploads.registerPipeline('zip', datasetPipelines.zip);
   uploads.registerPipeline('image', datasetPipelines.image);
@@ -74,7 +79,7 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
     db: database.db,
     log,
     settings,
-    secrets: new SecretStore(workspace.paths.secrets, params.env ?? process.env),
+    secrets,
     apiSecret: new ApiSecretDigest(workspace.paths.apiSecret),
     tokens: new NamedTokens(database.db),
     sessions: new Sessions(database.db),

@@ -1,0 +1,2 @@
+export type { CivitaiClient, CivitaiClientParams, CivitaiFile, CivitaiModelSummary, CivitaiSearchParams, CivitaiVersion } from './civitai-client.ts';
+export { chooseCivitaiFile, civitaiError, civitaiExpected, createCivitaiClient } from './civitai-client.ts';
