@@ -45,12 +45,29 @@ export const uploadSettingsSchema = z
   })
   .strict();
 
+const hostEntry = z.string().min(1).max(253).regex(/^[A-Za-z0-9.*:[\]-]+$/, 'a host name, host:port or *.suffix');
+
+/** Hub access (DESIGN.md §7): the LORASMITH_* variables win over these when both are set. */
+export const hubSettingsSchema = z
+  .object({
+    hfEndpoint: z.url({ protocol: /^https$/ }).max(200).optional(),
+    hfRedirectHosts: z.array(hostEntry).max(50).default([]),
+    civitaiEndpoint: z.url({ protocol: /^https$/ }).max(200).optional(),
+    civitaiRedirectHosts: z.array(hostEntry).max(50).default([]),
+    civitaiRed: z.boolean().default(false),
+    /** Hosts plain https URLs may be pulled from (with --sha256 or --accept-unverified); none by default. */
+    urlHosts: z.array(hostEntry).max(200).default([]),
+    maxBytes: int(1, 1024 * GiB).default(64 * GiB),
+  })
+  .strict();
+
 export const settingsSchema = z
   .object({
     server: serverSettingsSchema.default(serverSettingsSchema.parse({})),
     rateLimits: rateLimitSettingsSchema.default(rateLimitSettingsSchema.parse({})),
     uploads: uploadSettingsSchema.default(uploadSettingsSchema.parse({})),
     datasets: datasetImportLimitsSchema.default(datasetImportLimitsSchema.parse({})),
+    hub: hubSettingsSchema.default(hubSettingsSchema.parse({})),
   })
   .strict();
 
@@ -65,6 +82,7 @@ export const settingsPatchSchema = z
     rateLimits: rateLimitSettingsSchema.partial().strict().optional(),
     uploads: uploadSettingsSchema.partial().strict().optional(),
     datasets: datasetImportLimitsSchema.partial().strict().optional(),
+    hub: hubSettingsSchema.partial().strict().optional(),
   })
   .strict();
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;

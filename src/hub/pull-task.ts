@@ -33,6 +33,8 @@ export function pullTask(deps: PullDeps, options: { concurrency?: number } = {})
   return {
     kind: PULL_TASK_KIND,
     params: pullParamsSchema,
+    // A download in flight when the studio stopped resumes under the same id (DESIGN.md §5).
+    onRestart: 'requeue',
     concurrency: options.concurrency ?? 3,
     async run(params, ctx): Promise<PullResult> {
       const report: PullReporter = {

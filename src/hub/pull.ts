@@ -43,6 +43,7 @@ import { defaultSleep } from './hub-network.ts';
 import { assertUrlSourceAllowed, parseSource, sourceError, type PullSource } from './parse-source.ts';
 import type { SafeFetchFn } from './safe-fetch.ts';
 import type { ProviderPolicy } from './url-policy.ts';
+import { StudioStopping } from '../tasks/task-types.ts';
 
 export const PULL_STATES = ['queued', 'fetching', 'verifying', 'scanning', 'converting', 'stored', 'awaiting-confirmation', 'failed', 'cancelled'] as const;
 export type PullState = (typeof PULL_STATES)[number];
@@ -336,7 +337,7 @@ async function defaultFreeBytes(dir: string): Promise<number> {
 
 function isInterrupt(signal: AbortSignal): boolean {
   const reason: unknown = signal.reason;
-  return reason instanceof Error && /studio stopping/.test(reason.message);
+  return reason instanceof StudioStopping;
 }
 
 function cancelledError(): LorasmithError {

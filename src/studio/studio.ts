@@ -63,7 +63,8 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   tasks.register(modelImportTask({ workspace, library, securityEvents }));
   tasks.register(datasets.importTask());
   tasks.register(tagDatasetTask);
-  tasks.register(pullTask(pullDeps({ workspace, library, securityEvents, secrets, settings: { env } }), { concurrency: (await settings.get()).rateLimits.concurrentDownloads }));
+  const hubSettings = async () => ({ env, ...(await settings.get()).hub });
+  tasks.register(pullTask(pullDeps({ workspace, library, securityEvents, secrets, settings: hubSettings }), { concurrency: (await settings.get()).rateLimits.concurrentDownloads }));
   const datasetPipelines = datasets.uploadPipelines((params) => tasks.start('dataset-import', params));
   uploads.registerPipeline('zip', datasetPipelines.zip);
   uploads.registerPipeline('image', datasetPipelines.image);

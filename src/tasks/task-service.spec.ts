@@ -103,4 +103,18 @@ describe('TaskService', () => {
     expect(after.state).toBe('interrupted');
     expect(after.error?.message).toContain('stopped while this task was running');
   });
+
+  it('restart: a kind marked requeue is queued again under the same id and runs to the end', async () => {
+    const resumable = { kind: 'resumable', params: z.object({ steps: z.number() }), concurrency: 1, onRestart: 'requeue' as const };
+    const first = await service();
+    first.tasks.register({ ...resumable, run: async (_p, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped')))) });
+    const task = await first.tasks.start('resumable', { steps: 1 });
+    await until(first.tasks, task.id, ['running']);
+    const second = await service(first.file);
+    second.tasks.register({ ...resumable, run: async () => ({ resumed: true }) });
+    const recovered = await second.tasks.recover();
+    expect(recovered.find((r) => r.id === task.id)?.state).toBe('queued');
+    const done = await until(second.tasks, task.id, ['succeeded']);
+    expect(done.result).toEqual({ resumed: true });
+  });
 });

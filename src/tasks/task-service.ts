@@ -11,7 +11,7 @@ import type { TasksTable } from '../core/db/schema.ts';
 import { LorasmithError, isLorasmithError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { redactDeep, redactString } from '../core/redact.ts';
-import { FINAL_TASK_STATES, type TaskError, type TaskKind, type TaskRecord, type TaskState } from './task-types.ts';
+import { FINAL_TASK_STATES, StudioStopping, type TaskError, type TaskKind, type TaskRecord, type TaskState } from './task-types.ts';
 
 /** Progress is emitted on every update but written to SQLite at most this often while running. */
 const PERSIST_INTERVAL_MS = 500;
@@ -73,7 +73,13 @@ export class TaskService {
   async recover(): Promise<TaskRecord[]> {
     const rows = await this.#db.selectFrom('tasks').selectAll().where('state', 'in', ['queued', 'running']).execute();
     const recovered: TaskRecord[] = [];
+    const requeued = new Set<string>();
     for (const row of rows) {
+      if (this.#kinds.get(row.kind)?.onRestart === 'requeue') {
+        recovered.push(await this.#update(row.id, { state: 'queued', startedAt: null, detail: 'queued' }));
+        requeued.add(row.kind);
+        continue;
+      }
       const wasRunning = row.state === 'running';
       const error: TaskError = {
         code: 'interrupted',
@@ -84,6 +90,9 @@ export class TaskService {
       };
       recovered.push(await this.#update(row.id, { state: 'interrupted', error, finishedAt: this.#now().toISOString() }));
     }
+    // #update keeps non-final records in memory; queued ones are picked from the database by #pump.
+    for (const id of recovered.filter((record) => record.state === 'queued').map((record) => record.id)) this.#records.delete(id);
+    for (const kind of requeued) this.#pump(kind);
     return recovered;
   }
 
@@ -161,7 +170,7 @@ export class TaskService {
   async close(): Promise<void> {
     this.#closed = true;
     const ids = [...this.#running.keys()];
-    for (const id of ids) this.#running.get(id)?.controller.abort(new Error('studio stopping'));
+    for (const id of ids) this.#running.get(id)?.controller.abort(new StudioStopping());
     await Promise.all(ids.map((id) => this.#waitForFinal(id)));
   }
 

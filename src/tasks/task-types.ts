@@ -42,10 +42,23 @@ export interface TaskContext {
   detail(detail: string): void;
 }
 
+/** The abort reason a task sees when the studio stops (not a user's cancel): work worth resuming is kept. */
+export class StudioStopping extends Error {
+  constructor() {
+    super('studio stopping');
+    this.name = 'StudioStopping';
+  }
+}
+
 export interface TaskKind<P> {
   kind: string;
   params: z.ZodType<P>;
   /** How many tasks of this kind may run at once. */
   concurrency: number;
+  /**
+   * After a restart, a task the previous process was running or holding is `interrupted` (the default)
+   * or queued again under the same id (`requeue`: downloads resume where they stopped, DESIGN.md §5).
+   */
+  onRestart?: 'interrupt' | 'requeue';
   run(params: P, ctx: TaskContext): Promise<unknown>;
 }

@@ -160,7 +160,7 @@ export function createPullVerb(options: PullVerbOptions = {}): Verb {
                 library: studio.library,
                 securityEvents: studio.securityEvents,
                 secrets: studio.secrets,
-                settings: options.settings?.(io.env) ?? { env: io.env },
+                settings: options.settings?.(io.env) ?? (async () => ({ env: io.env, ...(await studio.settings.get()).hub })),
                 ...(options.network === undefined ? {} : { network: options.network }),
                 ...(options.clamscan === undefined ? {} : { clamscan: options.clamscan }),
               }),

@@ -3,8 +3,6 @@
  * token, when saved, goes only to the provider's API host). NSFW results stay hidden unless --nsfw.
  */
 import type { ExitCode } from '../../core/errors.ts';
-import { SecretStore } from '../../core/secret-store.ts';
-import { workspaceHome, workspacePaths } from '../../core/workspace.ts';
 import type { CivitaiModelSummary } from '../../hub/civitai/civitai-client.ts';
 import type { HfModelSummary } from '../../hub/hf/hf-client.ts';
 import type { HubSettings } from '../../hub/hub-context.ts';
@@ -12,6 +10,7 @@ import type { HubNetwork } from '../../hub/hub-network.ts';
 import { hubContextFactory } from '../../hub/pull-deps.ts';
 import { searchHub, type SearchParams } from '../../hub/search.ts';
 import { usageError, writeJson, writeLine } from '../io.ts';
+import { withLocalStudio } from '../local-studio.ts';
 import { flag, option, parseVerbArgs, type Verb } from '../verb.ts';
 
 export interface SearchVerbOptions {
@@ -63,9 +62,11 @@ export function createSearchVerb(options: SearchVerbOptions = {}): Verb {
         ...(limit === undefined ? {} : { limit }),
         nsfw: flag(values, 'nsfw'),
       };
-      const secrets = new SecretStore(workspacePaths(workspaceHome(io.env)).secrets, io.env);
-      const hub = await hubContextFactory({ secrets, settings: options.settings?.(io.env) ?? { env: io.env }, ...(options.network === undefined ? {} : { network: options.network }) })();
-      const results = await searchHub(hub, params);
+      const results = await withLocalStudio(io.env, async (studio) => {
+        const settings = options.settings?.(io.env) ?? { env: io.env, ...(await studio.settings.get()).hub };
+        const hub = await hubContextFactory({ secrets: studio.secrets, settings, ...(options.network === undefined ? {} : { network: options.network }) })();
+        return searchHub(hub, params);
+      });
       if (flag(values, 'json')) {
         writeJson(io, { provider, results });
         return 0;

@@ -108,7 +108,7 @@ const taskIdParams = z.object({ taskId: z.string().uuid() }).strict();
 
 export function hubRoutes(app: App, ctx: RouteContext, options: HubRouteOptions = {}): void {
   const { studio } = ctx;
-  const hub = options.hub ?? hubContextFactory({ secrets: studio.secrets, settings: { env: process.env } });
+  const hub = options.hub ?? hubContextFactory({ secrets: studio.secrets, settings: async () => ({ env: process.env, ...(await studio.settings.get()).hub }) });
 
   app.get('/api/hub/search', { schema: { tags, querystring: searchQuery, response: { 200: searchBody } } }, async (request) => {
     const query = request.query;
