@@ -13,7 +13,8 @@ import { SecretStore } from '../core/secret-store.ts';
 import { SettingsStore } from '../core/settings.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { Datasets } from '../datasets/datasets.ts';
-import { pullDeps } from '../hub/pull-deps.ts';
+import type { HubContext } from '../hub/hub-context.ts';
+import { hubContextFactory, pullDeps } from '../hub/pull-deps.ts';
 import { pullTask } from '../hub/pull-task.ts';
 import { tagDatasetTask } from '../datasets/tagging/tag-dataset-task.ts';
 import { modelImportTask } from '../library/model-import-task.ts';
@@ -37,6 +38,8 @@ export interface Studio {
   uploads: UploadService;
   library: ModelLibrary;
   datasets: Datasets;
+  /** The hubs as configured now (settings + LORASMITH_* variables) with the current tokens. */
+  hubContext: () => Promise<HubContext>;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,7 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   tasks.register(datasets.importTask());
   tasks.register(tagDatasetTask);
   const hubSettings = async () => ({ env, ...(await settings.get()).hub });
+  const hubContext = hubContextFactory({ secrets, settings: hubSettings });
   tasks.register(pullTask(pullDeps({ workspace, library, securityEvents, secrets, settings: hubSettings }), { concurrency: (await settings.get()).rateLimits.concurrentDownloads }));
   const datasetPipelines = datasets.uploadPipelines((params) => tasks.start('dataset-import', params));
   uploads.registerPipeline('zip', datasetPipelines.zip);
@@ -90,6 +94,7 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
     uploads,
     library,
     datasets,
+    hubContext,
     close: async () => {
       await tasks.close();
       await database.close();

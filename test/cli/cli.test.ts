@@ -84,7 +84,7 @@ describe('contract', () => {
   });
 
   it('login reads the token from stdin, never from argv, and prints it masked', () => {
-    const result = run(['login', 'hf', '--json'], { input: 'hf_abcdefghijklmnopqrstuvwxyz99\n' });
+    const result = run(['login', 'hf', '--no-check', '--json'], { input: 'hf_abcdefghijklmnopqrstuvwxyz99\n' });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ name: 'hf', masked: 'hf_…yz99', source: 'store' });
     expect(result.stdout + result.stderr).not.toContain('hf_abcdefghijklmnopqrstuvwxyz99');

@@ -1,7 +1,9 @@
 /** Pulling from the Civitai protocol on the hub double (CV-R01..R08, CV-A*). */
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { checkHubToken } from '../../src/hub/check-token.ts';
 import { buildHubContext } from '../../src/hub/hub-context.ts';
+import { identifyOnCivitai } from '../../src/hub/identify.ts';
 import { confirmPending, discardPending, readPending } from '../../src/hub/pull.ts';
 import type { Studio } from '../../src/studio/studio.ts';
 import { respond, sequence, serveBytes, sha256Hex } from '../doubles/hub/behaviours.ts';
@@ -266,5 +268,18 @@ describe('civitai client', () => {
     expect(await good.civitai.client.me()).toEqual({ username: 'alice' });
     const bad = buildHubContext({ settings: testSettings(d), tokens: { civitai: `${CIVITAI_CANARY}x` }, network: testNetwork(d) });
     await expect(bad.civitai.client.me()).rejects.toMatchObject({ code: 'auth-required' });
+    // What `lorasmith login` shows: the account, or the refusal with its hint — never the token.
+    expect(await checkHubToken(good, 'civitai')).toMatchObject({ ok: true, account: 'alice' });
+    const refused = await checkHubToken(bad, 'civitai');
+    expect(refused).toMatchObject({ ok: false, account: null });
+    expect(JSON.stringify(refused)).not.toContain(CIVITAI_CANARY);
+  });
+
+  it('identify looks a file up by SHA-256 and brings back base model and trigger words', async () => {
+    const content = sd1LoraSafetensors();
+    installCivitaiVersion(d, { versionId: 4242, modelId: 77, baseModel: 'SD 1.5', trainedWords: ['sks dog'], files: [{ id: 9001, name: 'sks.safetensors', content, primary: true }] });
+    const hub = buildHubContext({ settings: testSettings(d), network: testNetwork(d) });
+    expect(await identifyOnCivitai(hub, sha256Hex(content))).toMatchObject({ found: true, modelId: 77, versionId: 4242, baseModel: 'SD 1.5', trainedWords: ['sks dog'] });
+    expect(await identifyOnCivitai(hub, 'ab'.repeat(32))).toEqual({ found: false, sha256: 'ab'.repeat(32) });
   });
 });

@@ -6,6 +6,8 @@ import type { ExitCode } from '../../core/errors.ts';
 import { LorasmithError, errnoCode } from '../../core/errors.ts';
 import { MODEL_FILE, TAGS_FILE } from '../../datasets/tagging/load-tagger.ts';
 import { importTagger } from '../../library/import-tagger.ts';
+import { hashModelFile } from '../../formats/fingerprint/index.ts';
+import { identifyOnCivitai } from '../../hub/identify.ts';
 import { sanitizeFileName } from '../../core/file-names.ts';
 import type { ImportModelResult } from '../../library/import-model.ts';
 import type { ModelRecord } from '../../library/model-record.ts';
@@ -30,7 +32,7 @@ function show(io: CliIO, model: ModelRecord): void {
 
 export const modelsVerb: Verb = {
   name: 'models',
-  summary: 'the model library (list | show ID | import PATH | rm ID)',
+  summary: 'the model library (list | show ID | import PATH | identify FILE | rm ID)',
   help: `lorasmith models list | show ID | import PATH [--kind K] [--keep-original] | rm ID [--json]
 
   list            every model in the library
@@ -40,6 +42,9 @@ export const modelsVerb: Verb = {
                   refused (exit 1) and nothing enters models/. --kind checks the detected kind (never
                   overrides it); --keep-original keeps a converted checkpoint's original in quarantine.
                   A folder holding model.onnx + selected_tags.csv is imported as a WD14 tagger.
+  identify FILE|ID
+                  look the file up on Civitai by SHA-256: model, version, base model, trigger words
+                  (information only; exit 1 when Civitai does not know it)
   rm ID           remove a model and its file
 
 --json: list → {"models":[record]}; show → record; import → JSON Lines ({"type":"progress",…}) then
@@ -109,6 +114,20 @@ A record: {"id","name","kind","family","variant","predictionType","format","verd
             show(io, result.model);
           }
           return code;
+        }
+        case 'identify': {
+          if (target === undefined) throw usageError('`models identify` needs a FILE or a library ID.', 'Example: lorasmith models identify ~/Downloads/lora.safetensors');
+          const fromLibrary = await studio.library.get(target).catch(() => null);
+          const sha256 = fromLibrary?.hashes.sha256 ?? (await hashModelFile({ path: target })).sha256;
+          const found = await identifyOnCivitai(await studio.hubContext(), sha256);
+          if (json) writeJson(io, found);
+          else if (!found.found) writeLine(io, `Civitai knows no file with SHA-256 ${sha256}.`);
+          else {
+            writeLine(io, `${found.modelName ?? '?'} — ${found.versionName ?? '?'} (${found.modelType ?? 'model'}, base ${found.baseModel ?? 'unknown'})`);
+            if (found.trainedWords?.length) writeLine(io, `  trigger words: ${found.trainedWords.join(', ')}`);
+            writeLine(io, `  ${found.url}`);
+          }
+          return found.found ? 0 : 1;
         }
         case 'rm': {
           if (target === undefined) throw usageError('`models rm` needs an ID.', 'See the IDs with `lorasmith models list`.');

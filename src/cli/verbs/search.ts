@@ -63,8 +63,10 @@ export function createSearchVerb(options: SearchVerbOptions = {}): Verb {
         nsfw: flag(values, 'nsfw'),
       };
       const results = await withLocalStudio(io.env, async (studio) => {
-        const settings = options.settings?.(io.env) ?? { env: io.env, ...(await studio.settings.get()).hub };
-        const hub = await hubContextFactory({ secrets: studio.secrets, settings, ...(options.network === undefined ? {} : { network: options.network }) })();
+        const hub =
+          options.settings === undefined && options.network === undefined
+            ? await studio.hubContext()
+            : await hubContextFactory({ secrets: studio.secrets, settings: options.settings?.(io.env) ?? { env: io.env }, ...(options.network === undefined ? {} : { network: options.network }) })();
         return searchHub(hub, params);
       });
       if (flag(values, 'json')) {

@@ -7,7 +7,6 @@
 import type {} from '@fastify/rate-limit';
 import { z } from 'zod';
 import type { HubContext } from '../../hub/hub-context.ts';
-import { hubContextFactory } from '../../hub/pull-deps.ts';
 import { confirmPull, discardPull, PULL_TASK_KIND } from '../../hub/pull-task.ts';
 import { parseSource } from '../../hub/parse-source.ts';
 import { searchHub } from '../../hub/search.ts';
@@ -108,7 +107,7 @@ const taskIdParams = z.object({ taskId: z.string().uuid() }).strict();
 
 export function hubRoutes(app: App, ctx: RouteContext, options: HubRouteOptions = {}): void {
   const { studio } = ctx;
-  const hub = options.hub ?? hubContextFactory({ secrets: studio.secrets, settings: async () => ({ env: process.env, ...(await studio.settings.get()).hub }) });
+  const hub = options.hub ?? studio.hubContext;
 
   app.get('/api/hub/search', { schema: { tags, querystring: searchQuery, response: { 200: searchBody } } }, async (request) => {
     const query = request.query;

@@ -5,7 +5,8 @@ import { parseSecretName } from '../../core/secret-store.ts';
 import { settingsPatchSchema, settingsSchema } from '../../core/settings.ts';
 import { LORASMITH_VERSION } from '../../core/version.ts';
 import type { App, RouteContext } from '../context.ts';
-import { healthBody, secretParams, secretPutBody, secretSummary, workspaceBody } from '../schemas.ts';
+import { checkHubToken } from '../../hub/check-token.ts';
+import { healthBody, optionalEmptyBody, secretParams, secretPutBody, secretSummary, workspaceBody } from '../schemas.ts';
 
 export function workspaceRoutes(app: App, ctx: RouteContext): void {
   const { studio } = ctx;
@@ -47,5 +48,19 @@ export function workspaceRoutes(app: App, ctx: RouteContext): void {
 
   app.delete('/api/secrets/:name', { schema: { tags: ['settings'], params: secretParams, response: { 200: secretSummary } } }, async (request) =>
     studio.secrets.delete(parseSecretName(request.params.name)),
+  );
+
+  // Is the stored token any good? The hub is asked (whoami / me); the answer names the account only.
+  app.post(
+    '/api/secrets/:name/check',
+    {
+      schema: {
+        tags: ['settings'],
+        params: secretParams,
+        body: optionalEmptyBody,
+        response: { 200: z.object({ provider: z.enum(['hf', 'civitai']), ok: z.boolean(), account: z.string().nullable(), message: z.string(), hint: z.string().optional() }) },
+      },
+    },
+    async (request) => checkHubToken(await studio.hubContext(), parseSecretName(request.params.name)),
   );
 }
