@@ -6,6 +6,7 @@ import { readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { LorasmithError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { HubNetwork } from '../hub/hub-network.ts';
 import { currentProcessIdentity } from '../core/process-identity.ts';
 import { LORASMITH_VERSION } from '../core/version.ts';
 import { openStudio, type Studio } from '../studio/studio.ts';
@@ -25,6 +26,8 @@ export interface ServeOptions {
   publicNames?: string[];
   log?: Logger;
   webDist?: string;
+  /** Tests only: passed to the studio (the hub double's lookup and CA). */
+  hubNetwork?: HubNetwork;
 }
 
 export interface RunningStudio {
@@ -69,7 +72,11 @@ export async function startStudio(options: ServeOptions = {}): Promise<RunningSt
   checkBindOptions(options);
   const host = options.host ?? '127.0.0.1';
   const tls = options.tlsCert !== undefined && options.tlsKey !== undefined ? { cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) } : undefined;
-  const studio = await openStudio({ ...(options.home === undefined ? {} : { home: options.home }), ...(options.log === undefined ? {} : { log: options.log }) });
+  const studio = await openStudio({
+    ...(options.home === undefined ? {} : { home: options.home }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.hubNetwork === undefined ? {} : { hubNetwork: options.hubNetwork }),
+  });
   let lock: Awaited<ReturnType<typeof acquireWorkspaceLock>>;
   try {
     lock = await acquireWorkspaceLock({ lockFile: studio.workspace.paths.serverLock, serverJson: studio.workspace.paths.serverJson, purpose: 'serve' });

@@ -14,6 +14,7 @@ import { SettingsStore } from '../core/settings.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { Datasets } from '../datasets/datasets.ts';
 import type { HubContext } from '../hub/hub-context.ts';
+import type { HubNetwork } from '../hub/hub-network.ts';
 import { hubContextFactory, pullDeps } from '../hub/pull-deps.ts';
 import { pullTask } from '../hub/pull-task.ts';
 import { tagDatasetTask } from '../datasets/tagging/tag-dataset-task.ts';
@@ -47,6 +48,8 @@ export interface OpenStudioParams {
   home?: string;
   log?: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Tests only: the hub double's DNS lookup and CA. Production resolves and verifies for real. */
+  hubNetwork?: HubNetwork;
 }
 
 export async function openStudio(params: OpenStudioParams = {}): Promise<Studio> {
@@ -67,8 +70,9 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   tasks.register(datasets.importTask());
   tasks.register(tagDatasetTask);
   const hubSettings = async () => ({ env, ...(await settings.get()).hub });
-  const hubContext = hubContextFactory({ secrets, settings: hubSettings });
-  tasks.register(pullTask(pullDeps({ workspace, library, securityEvents, secrets, settings: hubSettings }), { concurrency: (await settings.get()).rateLimits.concurrentDownloads }));
+  const hubNetwork = params.hubNetwork === undefined ? {} : { network: params.hubNetwork };
+  const hubContext = hubContextFactory({ secrets, settings: hubSettings, ...hubNetwork });
+  tasks.register(pullTask(pullDeps({ workspace, library, securityEvents, secrets, settings: hubSettings, ...hubNetwork }), { concurrency: (await settings.get()).rateLimits.concurrentDownloads }));
   const datasetPipelines = datasets.uploadPipelines((params) => tasks.start('dataset-import', params));
   uploads.registerPipeline('zip', datasetPipelines.zip);
   uploads.registerPipeline('image', datasetPipelines.image);

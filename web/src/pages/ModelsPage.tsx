@@ -1,12 +1,32 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useRef, useState, type KeyboardEvent } from 'react';
 import { useStudioEvent } from '../events.tsx';
 import { useJson } from '../hooks/useJson.ts';
 import type { ModelRecord } from '../types.ts';
+import { FindTab } from './models/FindTab.tsx';
 import { ImportSection } from './models/ImportSection.tsx';
 import { LibrarySection } from './models/LibrarySection.tsx';
 import { ModelDetail } from './models/ModelDetail.tsx';
 
 const PARAM = 'model';
+const TAB_PARAM = 'tab';
+
+type Tab = 'library' | 'find';
+const TABS: Array<{ id: Tab; label: string }> = [
+  { id: 'library', label: 'Library' },
+  { id: 'find', label: 'Find' },
+];
+
+/** The open tab lives in `?tab=find` (the library is the default and leaves no parameter). */
+function tabFromUrl(): Tab {
+  return new URLSearchParams(window.location.search).get(TAB_PARAM) === 'find' ? 'find' : 'library';
+}
+
+function writeTab(tab: Tab): void {
+  const url = new URL(window.location.href);
+  if (tab === 'library') url.searchParams.delete(TAB_PARAM);
+  else url.searchParams.set(TAB_PARAM, tab);
+  window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
+}
 
 /** The selected model lives in `?model=<id>`, so a reload or a shared link opens the same one. */
 function selectionFromUrl(): string | null {
@@ -28,10 +48,34 @@ export function ModelsPage() {
   // The entry an import just produced, shown until the refreshed list holds it too.
   const [imported, setImported] = useState<ModelRecord | null>(null);
 
-  // Imports started anywhere (the CLI, another tab) show up as soon as they finish.
+  const [tab, setTab] = useState<Tab>(tabFromUrl);
+  // The Find tab stays mounted once opened, so its search and downloads survive a look at the library.
+  const [findOpened, setFindOpened] = useState(tab === 'find');
+  const tabRefs = useRef(new Map<Tab, HTMLButtonElement>());
+
+  // Imports and pulls started anywhere (the CLI, another tab) show up as soon as they finish.
   useStudioEvent('task', (task) => {
-    if (task.kind === 'model-import' && task.state === 'succeeded') reload();
+    if ((task.kind === 'model-import' || task.kind === 'pull') && task.state === 'succeeded') reload();
   });
+
+  const openTab = useCallback((next: Tab, { focus = false } = {}) => {
+    setTab(next);
+    if (next === 'find') setFindOpened(true);
+    writeTab(next);
+    if (focus) tabRefs.current.get(next)?.focus();
+  }, []);
+
+  const onTabKey = (event: KeyboardEvent<HTMLButtonElement>) => {
+    const index = TABS.findIndex((t) => t.id === tab);
+    let next: number | null = null;
+    if (event.key === 'ArrowRight') next = (index + 1) % TABS.length;
+    else if (event.key === 'ArrowLeft') next = (index - 1 + TABS.length) % TABS.length;
+    else if (event.key === 'Home') next = 0;
+    else if (event.key === 'End') next = TABS.length - 1;
+    if (next === null) return;
+    event.preventDefault();
+    openTab((TABS[next] as { id: Tab }).id, { focus: true });
+  };
 
   const select = useCallback((id: string | null, { reveal: show = true } = {}) => {
     setSelectedId(id);
@@ -56,6 +100,15 @@ export function ModelsPage() {
     reload();
   };
 
+  const onOpenModel = useCallback(
+    (id: string) => {
+      openTab('library');
+      select(id);
+      reload();
+    },
+    [openTab, select, reload],
+  );
+
   const models = data?.models;
   const selected =
     selectedId === null ? null : (models?.find((m) => m.id === selectedId) ?? (imported?.id === selectedId ? imported : null));
@@ -65,7 +118,30 @@ export function ModelsPage() {
       <h1 className="page__title" tabIndex={-1}>
         Models
       </h1>
-      <div className="stack">
+      <div className="tabs" role="tablist" aria-label="Models">
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            ref={(element) => {
+              if (element) tabRefs.current.set(t.id, element);
+              else tabRefs.current.delete(t.id);
+            }}
+            type="button"
+            role="tab"
+            id={`models-tab-${t.id}-button`}
+            className="tabs__tab"
+            aria-selected={tab === t.id}
+            aria-controls={`models-panel-${t.id}`}
+            tabIndex={tab === t.id ? 0 : -1}
+            onClick={() => openTab(t.id)}
+            onKeyDown={onTabKey}
+            data-testid={`models-tab-${t.id}`}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <div className="stack" role="tabpanel" id="models-panel-library" aria-labelledby="models-tab-library-button" hidden={tab !== 'library'} data-testid="models-panel-library">
         <ImportSection onImported={onImported} />
         <LibrarySection models={models} error={error} reload={reload} selectedId={selectedId} onSelect={(id) => select(id)} />
         {selected ? (
@@ -80,6 +156,11 @@ export function ModelsPage() {
           </div>
         ) : null}
       </div>
+      {findOpened ? (
+        <div role="tabpanel" id="models-panel-find" aria-labelledby="models-tab-find-button" hidden={tab !== 'find'} data-testid="models-panel-find">
+          <FindTab onOpenModel={onOpenModel} />
+        </div>
+      ) : null}
     </div>
   );
 }

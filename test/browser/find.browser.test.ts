@@ -1,0 +1,72 @@
+/**
+ * Models → Find in Chromium against the real studio and the HTTPS hub double: search Hugging Face, open
+ * a repo's files, pull one into the library with live progress; a booby-trapped .ckpt from the same repo
+ * is refused with its reason; screenshot.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commitId, installHfRepo } from '../doubles/hub/hf-protocol.ts';
+import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
+import { maliciousPickle, sd1LoraSafetensors } from '../helpers/model-files.ts';
+import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
+
+let d: HubDouble;
+let studio: TestStudio;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  d = await startHubDouble();
+  const commit = commitId('find-page');
+  installHfRepo(d, {
+    repo: 'alice/sks-lora',
+    commits: { [commit]: [{ path: 'sks_dog.safetensors', content: sd1LoraSafetensors() }, { path: 'legacy/sks_dog.ckpt', content: Buffer.from(maliciousPickle()) }] },
+    refs: { main: commit },
+  });
+  d.route('hub.test', '/api/models', (_req, res) => {
+    const body = JSON.stringify([{ _id: '1', id: 'alice/sks-lora', downloads: 1234, likes: 56, lastModified: '2026-11-01T00:00:00.000Z', private: false, gated: false, tags: ['lora', 'base_model:runwayml/stable-diffusion-v1-5'] }]);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+    res.end(body);
+  });
+  studio = await startTestStudio({ hubNetwork: { lookup: d.lookup, ca: d.ca } });
+  await studio.running.studio.settings.update({ hub: { hfEndpoint: d.origin('hub.test'), hfRedirectHosts: [`cdn.test:${d.port}`] } });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.goto(studio.running.pairingUrl);
+  await page.getByTestId('page-models').waitFor();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.stop();
+  await d?.close();
+});
+
+describe('Models → Find', () => {
+  it('searches Hugging Face, opens a repo and pulls a LoRA into the library', async () => {
+    await page.getByTestId('models-tab-find').click();
+    await page.getByTestId('find-provider').selectOption('hf');
+    await page.getByTestId('find-query').fill('sks');
+    await page.getByTestId('find-search').click();
+    await page.getByTestId('find-result-0').click();
+    await page.getByTestId('hf-file-sks_dog.safetensors').waitFor({ timeout: 20_000 });
+    await page.getByTestId('pull-sks_dog.safetensors').click();
+    await page.locator('[data-testid^="download-"][data-state="succeeded"]').first().waitFor({ timeout: 30_000 });
+    const [model] = await studio.running.studio.library.list();
+    expect(model).toMatchObject({ kind: 'lora', family: 'sd1', source: { type: 'hf' } });
+  });
+
+  it('refuses the booby-trapped .ckpt with its reason; nothing more enters the library', async () => {
+    await page.getByTestId('pull-legacy/sks_dog.ckpt').click();
+    await page.locator('[data-testid^="download-error-"]').first().waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid^="download-error-"]').first().getAttribute('data-code')).toBe('unsafe');
+    expect(await studio.running.studio.library.list()).toHaveLength(1);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'find.png'), fullPage: true });
+  });
+});
