@@ -33,6 +33,16 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
     res.end(body);
   });
+  d.route('hub.test', '/api/whoami-v2', (req, res) => {
+    const ok = req.headers.authorization === 'Bearer hf_findpageTOKENabcdefghijkl1234';
+    const body = JSON.stringify(
+      ok
+        ? { type: 'user', id: 'u1', name: 'alice', fullname: 'Alice', email: null, emailVerified: false, isPro: false, orgs: [], auth: { type: 'access_token', accessToken: { displayName: 'studio', role: 'read', createdAt: '2026-11-01T00:00:00.000Z' } } }
+        : { error: 'Invalid credentials in Authorization header' },
+    );
+    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+    res.end(body);
+  });
   studio = await startTestStudio({ hubNetwork: { lookup: d.lookup, ca: d.ca } });
   await studio.running.studio.settings.update({ hub: { hfEndpoint: d.origin('hub.test'), hfRedirectHosts: [`cdn.test:${d.port}`] } });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
@@ -68,5 +78,16 @@ describe('Models → Find', () => {
     expect(await page.locator('[data-testid^="download-error-"]').first().getAttribute('data-code')).toBe('unsafe');
     expect(await studio.running.studio.library.list()).toHaveLength(1);
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'find.png'), fullPage: true });
+  });
+
+  it('Settings → Hub tokens: a saved token is checked with the hub, which names the account', async () => {
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('secret-input-hf').fill('hf_findpageTOKENabcdefghijkl1234');
+    await page.getByTestId('secret-save-hf').click();
+    await page.getByTestId('secret-check-hf').click();
+    await page.getByTestId('secret-check-result-hf').waitFor();
+    expect(await page.getByTestId('secret-check-result-hf').getAttribute('data-ok')).toBe('true');
+    expect(await page.getByTestId('secret-check-result-hf').textContent()).toContain('alice');
+    expect(d.requestsTo('hub.test').filter((r) => r.path === '/api/whoami-v2').every((r) => r.headers.authorization !== undefined)).toBe(true);
   });
 });

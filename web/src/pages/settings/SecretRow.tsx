@@ -1,4 +1,4 @@
-import { useRef, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { api, apiPath } from '../../api.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
@@ -13,6 +13,14 @@ interface Props {
 }
 
 const SOURCE_LABEL = { store: 'secret store', env: 'environment variable' } as const;
+
+/** The hub's answer to "is this token any good?" (whoami / me): the account, never the token. */
+interface TokenCheck {
+  ok: boolean;
+  account: string | null;
+  message: string;
+  hint?: string;
+}
 
 /**
  * One hub token. The input is uncontrolled: the typed value lives only in the DOM field, is read once
@@ -29,6 +37,10 @@ export function SecretRow({ secret, onChange, onDeleted }: Props) {
   const remove = useAction(async () => {
     await api.delete(path);
     onDeleted();
+  });
+  const [checked, setChecked] = useState<TokenCheck | null>(null);
+  const check = useAction(async () => {
+    setChecked(await api.post<TokenCheck>(`${path}/check`, {}));
   });
 
   const onSubmit = (event: FormEvent<HTMLFormElement>) => {
@@ -69,6 +81,11 @@ export function SecretRow({ secret, onChange, onDeleted }: Props) {
         <button type="submit" className="button button--small" disabled={save.pending} data-testid={`secret-save-${secret.name}`}>
           {save.pending ? 'Saving…' : 'Save'}
         </button>
+        {secret.present ? (
+          <button type="button" className="button button--small button--ghost" disabled={check.pending} onClick={() => void check.run()} data-testid={`secret-check-${secret.name}`}>
+            {check.pending ? 'Checking…' : 'Check'}
+          </button>
+        ) : null}
         {secret.source === 'store' ? (
           <ConfirmButton
             label="Delete"
@@ -79,14 +96,21 @@ export function SecretRow({ secret, onChange, onDeleted }: Props) {
           />
         ) : null}
       </form>
+      {checked !== null ? (
+        <p className={`row__note ${checked.ok ? 'check-ok' : 'check-failed'}`} data-testid={`secret-check-result-${secret.name}`} data-ok={checked.ok}>
+          {checked.message}
+          {checked.hint ? ` ${checked.hint}` : ''}
+        </p>
+      ) : null}
       {secret.source === 'env' ? (
         <p className="row__note muted">Set by an environment variable of the studio; unset it there to remove it.</p>
       ) : null}
       <ErrorBanner
-        error={save.error ?? remove.error}
+        error={save.error ?? remove.error ?? check.error}
         onDismiss={() => {
           save.clearError();
           remove.clearError();
+          check.clearError();
         }}
       />
     </li>
