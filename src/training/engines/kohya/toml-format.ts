@@ -89,8 +89,19 @@ export function tomlValueToPlain(value: TomlValue): TomlPlain {
   return value.v;
 }
 
+/** Parse with integers as BigInt, into plain objects and arrays (smol-toml's tables have other prototypes). */
 export function parseTomlTyped(text: string): Record<string, unknown> {
-  return parse(text, { integersAsBigInt: true }) as Record<string, unknown>;
+  return toPlain(parse(text, { integersAsBigInt: true })) as Record<string, unknown>;
+}
+
+function toPlain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = toPlain(item);
+    return out;
+  }
+  return value;
 }
 
 /** Parse `text` back and compare it with `expected`. Returns the first difference, or undefined. */
