@@ -19,8 +19,9 @@ import { selftestVerb } from './verbs/selftest.ts';
 import { serveVerb } from './verbs/serve.ts';
 import { tasksVerb } from './verbs/tasks.ts';
 import { tokenVerb } from './verbs/token.ts';
+import { trainVerb } from './verbs/train.ts';
 
-export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, pullVerb, searchVerb, datasetVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
+export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, pullVerb, searchVerb, datasetVerb, trainVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
 
 function overview(): string {
   const width = Math.max(...VERBS.map((verb) => verb.name.length));

@@ -26,6 +26,7 @@ import { eventRoutes } from './routes/event-routes.ts';
 import { hubRoutes } from './routes/hub-routes.ts';
 import { modelRoutes } from './routes/model-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
+import { trainRoutes } from './routes/train-routes.ts';
 import { uploadRoutes } from './routes/upload-routes.ts';
 import { workspaceRoutes } from './routes/workspace-routes.ts';
 
@@ -129,6 +130,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
   modelRoutes(app, context);
   hubRoutes(app, context);
   datasetRoutes(app, context);
+  trainRoutes(app, context);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const webDist = params.webDist ?? WEB_DIST;
