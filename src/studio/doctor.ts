@@ -2,7 +2,7 @@
  * `lorasmith doctor`: what the studio needs from this machine — Node version, workspace permissions,
  * free disk, GPUs (nvidia-smi), python3, bubblewrap — each with a status and a fix.
  */
-import { spawn } from 'node:child_process';
+import { runProgram as run } from '../core/run-program.ts';
 import { stat, statfs } from 'node:fs/promises';
 import type { WorkspacePaths } from '../core/workspace.ts';
 
@@ -24,25 +24,10 @@ export interface RunResult {
 /** Run a program with argv (never a shell), a timeout, and a small environment. */
 export type Runner = (command: string, args: string[]) => Promise<RunResult | null>;
 
-export const runProgram: Runner = (command, args) =>
-  new Promise((resolve) => {
-    const child = spawn(command, args, { shell: false, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    // Our own timer, cleared on every outcome: spawn's `timeout` option keeps the process alive for its
-    // full length when the program does not exist (ENOENT never emits 'exit').
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', () => {
-      clearTimeout(timer);
-      resolve(null);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export const runProgram: Runner = async (command, args) => {
+  const result = await run({ command, args, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, timeoutMs: 10_000 });
+  return result.kind === 'exited' ? { code: result.code, stdout: result.stdout, stderr: result.stderr } : null;
+};
 
 const GiB = 1024 ** 3;
 

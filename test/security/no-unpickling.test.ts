@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 
 const LOADERS = /\b(pickle\.loads?|torch\.load|joblib\.load|np\.load\([^)]*allow_pickle\s*=\s*True|cPickle|dill\.loads?)\s*\(/;
 const PROCESS_APIS = /from ['"]node:child_process['"]|require\(['"]child_process['"]\)|\bprocess\.dlopen\b/;
-// clamscan.ts runs ClamAV over quarantined downloads: execFile, argv only, fixed environment, timeout.
-const PROCESS_ALLOWED = new Set(['src/studio/doctor.ts', 'src/hub/clamscan.ts']);
+// core/run-program.ts is the one runner for version checks and probes (argv only, own environment, timer,
+// output cap); clamscan.ts runs ClamAV over quarantined downloads.
+const PROCESS_ALLOWED = new Set(['src/core/run-program.ts', 'src/hub/clamscan.ts']);
 
 async function sources(): Promise<string[]> {
   const entries = await readdir('src', { recursive: true, withFileTypes: true });

@@ -9,6 +9,7 @@ import { EmptyPage } from './pages/EmptyPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
+import { TrainPage } from './pages/TrainPage.tsx';
 import { HOME_PATH, LOOP_ROUTES, navigate, SETTINGS_ROUTE, usePathname } from './router.ts';
 
 function titleFor(pathname: string): string {
@@ -20,6 +21,7 @@ function Page({ pathname }: { pathname: string }) {
   if (pathname === SETTINGS_ROUTE.path) return <SettingsPage />;
   if (pathname === '/models') return <ModelsPage />;
   if (pathname === '/datasets') return <DatasetsPage />;
+  if (pathname === '/train') return <TrainPage />;
   const spec = EMPTY_PAGES[pathname];
   return spec ? <EmptyPage spec={spec} /> : <NotFoundPage pathname={pathname} />;
 }

@@ -6,12 +6,6 @@ export interface EmptyPageSpec {
 }
 
 export const EMPTY_PAGES: Record<string, EmptyPageSpec> = {
-  '/train': {
-    id: 'train',
-    title: 'Train',
-    line: 'Train: arriving with the training engines.',
-    cli: 'lorasmith train CONFIG --dry-run',
-  },
   '/jobs': {
     id: 'jobs',
     title: 'Jobs',

@@ -1,0 +1,244 @@
+/**
+ * `detectEngine`: is an engine installed, where, at which commit, with which Python, torch and CUDA, and which
+ * GPUs the machine has (DESIGN.md §4 `detect()`). Locations: `LORASMITH_KOHYA_ROOT` / `LORASMITH_KOHYA_PYTHON` /
+ * `LORASMITH_FLUXFLOW_PYTHON` first, then the settings, then the workspace's `engines/<engine>/`
+ * (`sd-scripts/`, `venv/`). The commit is read from `.git` without running git. The venv's Python runs only
+ * `-c` scripts that print versions (`import torch` loads no model file), with `-E -s`, argv only, a small
+ * explicit environment and a time limit.
+ */
+import { access, constants, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { probeGpus as defaultProbeGpus, type GpuProbe } from '../../planner/probe-gpus.ts';
+import { runProgram, type ProgramResult, type ProgramRunner } from '../../../core/run-program.ts';
+import { readGitHead } from './read-git-head.ts';
+
+export type EngineId = 'kohya' | 'fluxflow';
+
+/** sd-scripts commit lorasmith is written against (kohya-sd-scripts.md "Upstream versions"). */
+export const KOHYA_PINNED_COMMIT = '48d368fa557731ad0488c07304dfeba8c07910eb';
+
+export interface EngineLocationSettings {
+  kohyaRoot?: string;
+  kohyaPython?: string;
+  fluxflowPython?: string;
+  /** The workspace's `engines/` folder; default `$LORASMITH_HOME/engines` (or `~/.lorasmith/engines`). */
+  enginesDir?: string;
+}
+
+export type EngineEnv = Readonly<Record<string, string | undefined>>;
+
+export interface DetectEngineParams {
+  engine: EngineId;
+  env: EngineEnv;
+  settings?: EngineLocationSettings;
+  run?: ProgramRunner;
+  /** Default: `probeGpus` with the same runner and `env.PATH`. */
+  probeGpus?: () => Promise<GpuProbe>;
+  /** Limit for the torch import (slow on a cold disk); the version query gets 15 s. Default 120 s. */
+  torchTimeoutMs?: number;
+}
+
+export type LocationSource = 'env' | 'settings' | 'workspace';
+
+export interface EngineStatus {
+  engine: EngineId;
+  /** The checkout (kohya) or the engine folder (fluxflow) exists, the Python runs and imports torch (and, for FluxFlow, its package). */
+  installed: boolean;
+  /** The sd-scripts checkout (kohya) or `engines/fluxflow` (fluxflow, installed from the package index). */
+  root: string | null;
+  python: string;
+  /** The venv folder when `python` sits in one (`<venv>/bin/python` beside `pyvenv.cfg`). */
+  venv: string | null;
+  /** The checked-out commit (kohya), null when unknown or not a git checkout. */
+  commit: string | null;
+  /** Whether `commit` is the pinned one; null when there is no pin or no commit. */
+  commitIsPinned: boolean | null;
+  pythonVersion: string | null;
+  torch: { version: string; cuda: string | null } | null;
+  /** FluxFlow: the installed `fluxflow-training` version (package metadata). */
+  packageVersion: string | null;
+  /** An accelerate default config exists where accelerate would look (lorasmith passes its flags explicitly). */
+  accelerateConfig: boolean;
+  gpus: GpuProbe;
+  sources: { root: LocationSource; python: LocationSource };
+  /** What is missing or wrong, each a sentence with the fix. */
+  problems: string[];
+}
+
+const PY_VERSION = "import sys; print('%d.%d.%d' % sys.version_info[:3])";
+const PY_TORCH = 'import torch; print(torch.__version__, torch.version.cuda)';
+const PY_FLUXFLOW = "import importlib.metadata as m; print(m.version('fluxflow-training'))";
+
+async function exists(file: string, kind?: 'file' | 'dir'): Promise<boolean> {
+  try {
+    const info = await stat(file);
+    return kind === undefined || (kind === 'file' ? info.isFile() : info.isDirectory());
+  } catch {
+    return false;
+  }
+}
+
+async function executable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value);
+
+export function enginesDirFrom(env: EngineEnv, settings?: EngineLocationSettings): string {
+  if (settings?.enginesDir !== undefined) return path.resolve(settings.enginesDir);
+  const home = nonEmpty(env.LORASMITH_HOME);
+  if (home !== undefined && path.isAbsolute(home)) return path.join(path.resolve(home), 'engines');
+  return path.join(nonEmpty(env.HOME) ?? os.homedir(), '.lorasmith', 'engines');
+}
+
+function pick(envValue: string | undefined, setting: string | undefined, fallback: string): { value: string; source: LocationSource } {
+  const fromEnv = nonEmpty(envValue);
+  if (fromEnv !== undefined) return { value: fromEnv, source: 'env' };
+  const fromSettings = nonEmpty(setting);
+  if (fromSettings !== undefined) return { value: fromSettings, source: 'settings' };
+  return { value: fallback, source: 'workspace' };
+}
+
+/** Locations only, no probing: what `detectEngine` will look at. */
+export function engineLocation(engine: EngineId, env: EngineEnv, settings?: EngineLocationSettings): { root: string; python: string; sources: EngineStatus['sources'] } {
+  const enginesDir = enginesDirFrom(env, settings);
+  if (engine === 'kohya') {
+    const root = pick(env.LORASMITH_KOHYA_ROOT, settings?.kohyaRoot, path.join(enginesDir, 'kohya', 'sd-scripts'));
+    const python = pick(env.LORASMITH_KOHYA_PYTHON, settings?.kohyaPython, path.join(enginesDir, 'kohya', 'venv', 'bin', 'python'));
+    return { root: root.value, python: python.value, sources: { root: root.source, python: python.source } };
+  }
+  const python = pick(env.LORASMITH_FLUXFLOW_PYTHON, settings?.fluxflowPython, path.join(enginesDir, 'fluxflow', 'venv', 'bin', 'python'));
+  return { root: path.join(enginesDir, 'fluxflow'), python: python.value, sources: { root: 'workspace', python: python.source } };
+}
+
+async function venvOf(python: string): Promise<string | null> {
+  const bin = path.dirname(python);
+  if (path.basename(bin) !== 'bin') return null;
+  const venv = path.dirname(bin);
+  return (await exists(path.join(venv, 'pyvenv.cfg'), 'file')) ? venv : null;
+}
+
+function lastLine(text: string): string {
+  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  const line = lines.at(-1) ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+function why(result: ProgramResult): string {
+  switch (result.kind) {
+    case 'not-found':
+      return 'it could not be started';
+    case 'timeout':
+      return 'it did not finish in time';
+    case 'error':
+      return result.message;
+    case 'exited':
+      return `it exited with ${result.code ?? result.signal}${lastLine(result.stderr) === '' ? '' : `: ${lastLine(result.stderr)}`}`;
+  }
+}
+
+const VERSION = /^\d+\.\d+\.\d+$/;
+const TORCH = /^(\d+\.\d+(?:\.\d+)?(?:[A-Za-z0-9.+_-]*)?) (None|\d+\.\d+(?:\.\d+)?)$/;
+
+async function accelerateConfigExists(env: EngineEnv): Promise<boolean> {
+  const candidates: string[] = [];
+  const explicit = nonEmpty(env.ACCELERATE_CONFIG_FILE);
+  if (explicit !== undefined && path.isAbsolute(explicit)) candidates.push(explicit);
+  const hfHome = nonEmpty(env.HF_HOME);
+  if (hfHome !== undefined && path.isAbsolute(hfHome)) candidates.push(path.join(hfHome, 'accelerate', 'default_config.yaml'));
+  const cache = nonEmpty(env.XDG_CACHE_HOME);
+  if (cache !== undefined && path.isAbsolute(cache)) candidates.push(path.join(cache, 'huggingface', 'accelerate', 'default_config.yaml'));
+  const home = nonEmpty(env.HOME);
+  if (home !== undefined && path.isAbsolute(home)) candidates.push(path.join(home, '.cache', 'huggingface', 'accelerate', 'default_config.yaml'));
+  for (const file of candidates) if (await exists(file, 'file')) return true;
+  return false;
+}
+
+export async function detectEngine(params: DetectEngineParams): Promise<EngineStatus> {
+  const { engine, env } = params;
+  const run = params.run ?? runProgram;
+  const location = engineLocation(engine, env, params.settings);
+  const problems: string[] = [];
+  const envVar = engine === 'kohya' ? 'LORASMITH_KOHYA_PYTHON' : 'LORASMITH_FLUXFLOW_PYTHON';
+  const gpusPromise = (params.probeGpus ?? (() => defaultProbeGpus({ run, ...(nonEmpty(env.PATH) === undefined ? {} : { path: env.PATH as string }) })))();
+
+  const absolute = (value: string, what: string): string | null => {
+    if (path.isAbsolute(value)) return path.normalize(value);
+    problems.push(`The ${what} ${JSON.stringify(value)} is not an absolute path; set it to one.`);
+    return null;
+  };
+  const root = absolute(location.root, engine === 'kohya' ? 'sd-scripts folder (LORASMITH_KOHYA_ROOT)' : 'engine folder');
+  const python = absolute(location.python, `Python interpreter (${envVar})`);
+
+  let commit: string | null = null;
+  let rootOk = false;
+  if (root !== null) {
+    if (engine === 'kohya') {
+      rootOk = (await exists(path.join(root, 'train_network.py'), 'file')) && (await exists(path.join(root, 'library', 'train_util.py'), 'file'));
+      if (!rootOk) problems.push(`No sd-scripts checkout at ${root} (train_network.py and library/train_util.py missing); run \`lorasmith engine install kohya\` or set LORASMITH_KOHYA_ROOT.`);
+      else {
+        commit = (await readGitHead(root))?.commit ?? null;
+        if (commit === null) problems.push(`The commit of ${root} could not be read from .git; lorasmith is tested with sd-scripts ${KOHYA_PINNED_COMMIT}.`);
+        else if (commit !== KOHYA_PINNED_COMMIT) problems.push(`sd-scripts is at ${commit}, not the pinned ${KOHYA_PINNED_COMMIT}; options may differ from kohya-args.json.`);
+      }
+    } else {
+      rootOk = await exists(root, 'dir');
+    }
+  }
+
+  let pythonVersion: string | null = null;
+  let torch: EngineStatus['torch'] = null;
+  let packageVersion: string | null = null;
+  const venv = python === null ? null : await venvOf(python);
+  if (python !== null && !(await executable(python))) {
+    problems.push(`No Python interpreter at ${python}; run \`lorasmith engine install ${engine}\` or set ${envVar}.`);
+  } else if (python !== null) {
+    const binPath = [path.dirname(python), '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter);
+    const childEnv: Record<string, string> = { PATH: binPath, LANG: 'C.UTF-8', PYTHONNOUSERSITE: '1', HF_HUB_OFFLINE: '1', TORCH_FORCE_WEIGHTS_ONLY_LOAD: '1' };
+    const home = nonEmpty(env.HOME);
+    if (home !== undefined) childEnv.HOME = home;
+    const py = (script: string, timeoutMs: number) => run({ command: python, args: ['-E', '-s', '-c', script], env: childEnv, timeoutMs, maxOutputBytes: 64 * 1024 });
+    const version = await py(PY_VERSION, 15_000);
+    const printed = version.kind === 'exited' && version.code === 0 ? lastLine(version.stdout) : '';
+    if (VERSION.test(printed)) pythonVersion = printed;
+    else problems.push(`${python} did not report its version (${version.kind === 'exited' && version.code === 0 ? `printed ${JSON.stringify(printed)}` : why(version)}).`);
+    if (pythonVersion !== null) {
+      const torchResult = await py(PY_TORCH, params.torchTimeoutMs ?? 120_000);
+      const match = torchResult.kind === 'exited' && torchResult.code === 0 ? TORCH.exec(lastLine(torchResult.stdout)) : null;
+      if (match?.[1] !== undefined && match[2] !== undefined) torch = { version: match[1], cuda: match[2] === 'None' ? null : match[2] };
+      else problems.push(`torch cannot be imported by ${python} (${torchResult.kind === 'exited' && torchResult.code === 0 ? 'unexpected output' : why(torchResult)}); reinstall the engine.`);
+      if (torch !== null && torch.cuda === null) problems.push(`torch ${torch.version} is a CPU-only build: training would run on the CPU.`);
+      if (engine === 'fluxflow') {
+        const pkg = await py(PY_FLUXFLOW, 30_000);
+        const printedPkg = pkg.kind === 'exited' && pkg.code === 0 ? lastLine(pkg.stdout) : '';
+        if (/^\d+(\.\d+){1,3}([A-Za-z0-9.+-]*)$/.test(printedPkg)) packageVersion = printedPkg;
+        else problems.push(`fluxflow-training is not installed in ${python} (${pkg.kind === 'exited' && pkg.code === 0 ? 'unexpected output' : why(pkg)}).`);
+      }
+    }
+  }
+
+  const gpus = await gpusPromise;
+  const installed = rootOk && pythonVersion !== null && torch !== null && (engine === 'kohya' || packageVersion !== null);
+  return {
+    engine,
+    installed,
+    root,
+    python: python ?? location.python,
+    venv,
+    commit,
+    commitIsPinned: engine === 'kohya' && commit !== null ? commit === KOHYA_PINNED_COMMIT : null,
+    pythonVersion,
+    torch,
+    packageVersion,
+    accelerateConfig: await accelerateConfigExists(env),
+    gpus,
+    sources: location.sources,
+    problems,
+  };
+}
