@@ -54,9 +54,10 @@ export function testBytes(length: number, seed = 1): Buffer {
 function writeBody(res: ServerResponse, body: Buffer, options: ServeBytesOptions): void {
   if (options.truncateAt !== undefined) {
     res.write(body.subarray(0, options.truncateAt), () => {
-      // Cut the connection mid-body (a TLS socket cannot send a bare RST from Node): the client sees
-      // the body end before Content-Length, as after a reset.
-      setTimeout(() => res.socket?.destroy(), 60);
+      // Cut the connection mid-body: the client sees the body end before Content-Length, as after a reset.
+      // A graceful end (not destroy) so the bytes already sent are never discarded by a reset on a busy
+      // machine: what the client received is exactly the first `truncateAt` bytes.
+      setTimeout(() => res.socket?.end(), 60);
     });
     return;
   }
