@@ -74,12 +74,13 @@ describe('dataset store', () => {
   it('refuses edits of a locked dataset with the reason', async () => {
     await createDataset({ datasetsRoot, name: 'dogs' });
     const isLocked = (name: string) => (name === 'dogs' ? 'job 3 uses it' : undefined);
+    // Started one at a time: a rejection created before it is awaited would be reported as unhandled.
     for (const attempt of [
-      renameDataset({ datasetsRoot, name: 'dogs', newName: 'x', isLocked }),
-      deleteDataset({ datasetsRoot, name: 'dogs', isLocked }),
-      setSubset({ datasetsRoot, name: 'dogs', subset: 'main', meta: { isReg: true }, isLocked: async () => 'job 3 uses it' }),
+      () => renameDataset({ datasetsRoot, name: 'dogs', newName: 'x', isLocked }),
+      () => deleteDataset({ datasetsRoot, name: 'dogs', isLocked }),
+      () => setSubset({ datasetsRoot, name: 'dogs', subset: 'main', meta: { isReg: true }, isLocked: async () => 'job 3 uses it' }),
     ]) {
-      await expect(attempt).rejects.toMatchObject({ code: 'dataset-locked', message: expect.stringMatching(/job 3 uses it/) });
+      await expect(attempt()).rejects.toMatchObject({ code: 'dataset-locked', message: expect.stringMatching(/job 3 uses it/) });
     }
     expect(await readdir(path.join(datasetsRoot, 'dogs'))).toEqual(['.lorasmith']);
   });
