@@ -119,7 +119,10 @@ describe('HF names (HF-R01, HF-R04, HF-R07)', () => {
 
   it('property: hf:<repo>@<rev>:<path> round-trips for valid parts, whatever ":" the path holds', () => {
     const part = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_]{0,10}$/);
-    const segment = fc.stringMatching(/^[A-Za-z0-9_:#?-]{1,12}$/).filter((s) => !/^[A-Za-z]:/.test(s) && !/[. ]$/.test(s));
+    // Windows device names (CON, NUL, COM1 …) are refused on purpose (HF-R04, ARC-R07): not "valid parts".
+    const segment = fc
+      .stringMatching(/^[A-Za-z0-9_:#?-]{1,12}$/)
+      .filter((s) => !/^[A-Za-z]:/.test(s) && !/[. ]$/.test(s) && !/^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(s));
     fc.assert(
       fc.property(part, part, fc.constantFrom('main', 'refs/pr/7', 'v2', C), fc.array(segment, { minLength: 1, maxLength: 4 }), (owner, name, revision, segments) => {
         const filePath = segments.join('/');
@@ -144,7 +147,8 @@ describe('HF names (HF-R01, HF-R04, HF-R07)', () => {
         try {
           const source = parseSource(`civitai:${text}`);
           expect(source.type).toBe('civitai');
-          expect(/^[1-9][0-9]*(:[1-9][0-9]*)?$/.test(text)).toBe(true);
+          // The source is trimmed as a whole (a pasted trailing newline is no error).
+          expect(/^[1-9][0-9]*(:[1-9][0-9]*)?$/.test(text.replace(/\s+$/, ''))).toBe(true);
         } catch (error) {
           expect(error).toMatchObject({ code: 'invalid-source' });
         }

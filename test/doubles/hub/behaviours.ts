@@ -57,7 +57,9 @@ function writeBody(res: ServerResponse, body: Buffer, options: ServeBytesOptions
       // Cut the connection mid-body: the client sees the body end before Content-Length, as after a reset.
       // A graceful end (not destroy) so the bytes already sent are never discarded by a reset on a busy
       // machine: what the client received is exactly the first `truncateAt` bytes.
-      setTimeout(() => res.socket?.end(), 60);
+      // The pause lets the client consume those bytes first: a client that sees the close together with
+      // unread data may drop the data (harmless in use, a smaller resume offset; fatal for a test).
+      setTimeout(() => res.socket?.end(), 400);
     });
     return;
   }
