@@ -84,7 +84,9 @@ export async function buildDataset<S>(params: BuildDatasetParams<S>): Promise<Om
   };
   await runPool({
     items: plan.images,
-    concurrency: params.concurrency ?? os.availableParallelism(),
+    // Two images per core: while one waits on file I/O (copy, header read, thumbnail write) the other
+    // decodes, so both cores stay busy (measured: 1.72 cores vs 1.48 with one per core).
+    concurrency: params.concurrency ?? os.availableParallelism() * 2,
     work: importOne,
     ...(params.signal === undefined ? {} : { signal: params.signal }),
   });
