@@ -171,3 +171,24 @@ describe('importZip: layout and conversions', () => {
     expect(await storeContents()).toEqual([]);
   });
 });
+
+describe('archive comments', () => {
+  /** A zip as GitHub and many tools write it: an archive comment after the end record. */
+  function withComment(zip: Buffer, comment: string): Buffer {
+    const out = Buffer.concat([zip, Buffer.from(comment, 'utf8')]);
+    out.writeUInt16LE(Buffer.byteLength(comment), zip.length - 2);
+    return out;
+  }
+
+  it('a dataset zip with a comment imports; bytes after the comment are still refused', async () => {
+    const zip = buildTestZip({ entries: [{ name: 'a.png', data: await pngImage() }] });
+    const zipPath = path.join(root, 'commented.zip');
+    await writeFile(zipPath, withComment(zip, 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4 (a commit id, as GitHub writes)'));
+    const report = await importZip({ zipPath, datasetsRoot, name: 'commented', limits: DEFAULT_DATASET_IMPORT_LIMITS, concurrency: 2 });
+    expect(report.images.map((image) => image.file)).toEqual(['a.png']);
+    const trailing = Buffer.concat([withComment(zip, 'ok'), Buffer.from('junk')]);
+    await writeFile(zipPath, trailing);
+    await expect(importZip({ zipPath, datasetsRoot, name: 'trailing', limits: DEFAULT_DATASET_IMPORT_LIMITS, concurrency: 2 })).rejects.toMatchObject({ code: expect.stringMatching(/^(zip|archive)\./) });
+  });
+});
+

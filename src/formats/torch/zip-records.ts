@@ -66,6 +66,11 @@ export interface ZipListing {
 export interface ZipLimits {
   maxEntries: number;
   maxCentralDirectoryBytes: number;
+  /**
+   * Accept an archive comment after the end record (dataset zips: GitHub and many tools write one).
+   * A PyTorch checkpoint never has one, so its reader keeps the default, false (PKL-R05).
+   */
+  allowComment?: boolean;
 }
 
 /** ARC-R03: at most 100,000 entries. */
@@ -159,9 +164,25 @@ interface EndRecord {
   zip64: boolean;
 }
 
-async function readEndRecord(source: ByteSource): Promise<EndRecord> {
-  const endOffset = source.size - END_LENGTH;
-  if (endOffset < 0) throw zipError('zip.no_end_record', 'the file is too short to be a zip');
+/**
+ * Where the end record starts. Without a comment it is the last 22 bytes. With `allowComment`, the last
+ * signature whose declared comment length reaches exactly to the end of the file (so no other bytes
+ * may trail it, and a signature inside the comment cannot be taken for the record).
+ */
+async function findEndRecord(source: ByteSource, allowComment: boolean): Promise<number> {
+  const plain = source.size - END_LENGTH;
+  if (plain < 0) throw zipError('zip.no_end_record', 'the file is too short to be a zip');
+  if (!allowComment) return plain;
+  const windowStart = Math.max(0, source.size - END_LENGTH - 0xffff);
+  const tail = view(await source.read(windowStart, source.size - windowStart));
+  for (let at = plain - windowStart; at >= 0; at--) {
+    if (tail.getUint32(at, true) === SIG_END && windowStart + at + END_LENGTH + tail.getUint16(at + 20, true) === source.size) return windowStart + at;
+  }
+  return plain;
+}
+
+async function readEndRecord(source: ByteSource, allowComment: boolean): Promise<EndRecord> {
+  const endOffset = await findEndRecord(source, allowComment);
   const end = view(await source.read(endOffset, END_LENGTH));
   if (end.getUint32(0, true) !== SIG_END) {
     throw zipError('zip.no_end_record', 'the end-of-central-directory record does not end the file (trailing bytes or a comment)', endOffset);
@@ -172,7 +193,7 @@ async function readEndRecord(source: ByteSource): Promise<EndRecord> {
   const entries = end.getUint16(10, true);
   const cdSize = end.getUint32(12, true);
   const cdOffset = end.getUint32(16, true);
-  if (end.getUint16(20, true) !== 0) throw zipError('zip.comment', 'the archive has a comment', endOffset);
+  if (!allowComment && end.getUint16(20, true) !== 0) throw zipError('zip.comment', 'the archive has a comment', endOffset);
   const locatorOffset = endOffset - LOCATOR_LENGTH;
   const locator = locatorOffset >= 0 ? view(await source.read(locatorOffset, LOCATOR_LENGTH)) : undefined;
   if (locator === undefined || locator.getUint32(0, true) !== SIG_ZIP64_LOCATOR) {
@@ -513,7 +534,7 @@ function readDescriptor(cache: WindowCache, fetched: readonly Fetched[], entry: 
 export async function readZipListing(params: { source: ByteSource; limits?: Partial<ZipLimits> }): Promise<ZipListing> {
   const limits = { ...DEFAULT_ZIP_LIMITS, ...params.limits };
   const { source } = params;
-  const endRecord = await readEndRecord(source);
+  const endRecord = await readEndRecord(source, limits.allowComment === true);
   const { cdOffset, cdSize } = endRecord;
   if (endRecord.entries > limits.maxEntries) throw zipError('zip.limit_entries', `${endRecord.entries} entries, over the ${limits.maxEntries} limit`);
   if (cdSize > limits.maxCentralDirectoryBytes) throw zipError('zip.limit_directory', `central directory of ${cdSize} bytes is over the limit`);

@@ -93,7 +93,8 @@ export function checkContentSize(params: { totalBytes: number; limits: ArchiveLi
 
 export async function checkZipArchive(params: CheckZipArchiveParams): Promise<CheckedArchive> {
   const { limits } = params;
-  const listing = await readZipListing({ source: params.source, limits: { maxEntries: limits.maxEntries } });
+  // Dataset zips may carry an archive comment (GitHub's do); everything else stays as strict as for checkpoints.
+  const listing = await readZipListing({ source: params.source, limits: { maxEntries: limits.maxEntries, allowComment: true } });
   const entries: CheckedEntry[] = [];
   let totalBytes = 0;
   for (const entry of listing.entries) {
