@@ -23,6 +23,8 @@ export interface BuildDatasetParams<S> {
   plan: ImportPlan<S>;
   /** A readable local file holding the source's bytes. */
   pathOf: (source: S) => string;
+  /** Resolves when a source's file is ready to read (an archive entry extracted); default: already is. */
+  ready?: (source: S) => Promise<void>;
   /** An empty folder to build in. */
   outputDir: string;
   limits: DatasetImportLimits;
@@ -54,6 +56,8 @@ export async function buildDataset<S>(params: BuildDatasetParams<S>): Promise<Om
   const importOne = async (image: PlannedImage<S>, index: number): Promise<void> => {
     const folder = folders.get(image.subset);
     if (folder === undefined) throw new Error(`subset ${image.subset} has no folder`);
+    await params.ready?.(image.source);
+    if (image.caption !== undefined) await params.ready?.(image.caption.source);
     const file = params.pathOf(image.source);
     let output: string | undefined;
     const thumbnail = path.join(folder.thumbs, `${image.stem}.webp`);

@@ -48,24 +48,50 @@ export async function importZip(params: ImportZipParams): Promise<ImportReport> 
       const outputDir = await makeDirInside({ root: staging, segments: ['dataset'] });
       // Raw files are named by entry index: no name from the archive reaches the filesystem before it is checked and planned.
       const rawPath = (entry: ZipEntry): string => path.join(rawDir, String(entry.index));
+      // Images are decoded while later entries are still being extracted: each waits only for its own
+      // entry. Any extraction failure (size, CRC, a change of the file) still refuses the whole import:
+      // the waiting images are released with the failure and the staging folder goes.
+      const extractedEntries = new Map<ZipEntry, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
+      const gate = (entry: ZipEntry) => {
+        let found = extractedEntries.get(entry);
+        if (found === undefined) {
+          const { promise, resolve, reject } = Promise.withResolvers<void>();
+          promise.catch(() => undefined);
+          found = { promise, resolve, reject };
+          extractedEntries.set(entry, found);
+        }
+        return found;
+      };
       let extracted = 0;
-      await extractEntries({
+      const extraction = extractEntries({
         zipPath: params.zipPath,
         expectedSize: source.size,
         entries: files.map((file) => file.entry),
         destinationOf: (entry) => (wanted.has(entry) ? rawPath(entry) : undefined),
         ...(signal === undefined ? {} : { signal }),
         onBytes: (bytes) => params.onProgress?.({ phase: 'extracting', done: (extracted += bytes), total: checked.totalBytes }),
+        onEntry: (entry) => gate(entry).resolve(),
+      }).catch((error: unknown) => {
+        for (const entry of wanted) gate(entry).reject(error);
+        throw error;
       });
-      const built = await buildDataset({
-        plan,
-        pathOf: rawPath,
-        outputDir,
-        limits,
-        ...(params.concurrency === undefined ? {} : { concurrency: params.concurrency }),
-        ...(signal === undefined ? {} : { signal }),
-        onImage: (done, total) => params.onProgress?.({ phase: 'images', done, total }),
-      });
+      // Both settle before anything is thrown, so the staging folder is removed only once nothing writes.
+      const [extractionResult, buildResult] = await Promise.allSettled([
+        extraction,
+        buildDataset({
+          plan,
+          pathOf: rawPath,
+          ready: (entry) => gate(entry).promise,
+          outputDir,
+          limits,
+          ...(params.concurrency === undefined ? {} : { concurrency: params.concurrency }),
+          ...(signal === undefined ? {} : { signal }),
+          onImage: (done, total) => params.onProgress?.({ phase: 'images', done, total }),
+        }),
+      ]);
+      if (extractionResult.status === 'rejected') throw extractionResult.reason;
+      if (buildResult.status === 'rejected') throw buildResult.reason;
+      const built = buildResult.value;
       await commitStagingDir({ staging: outputDir, datasetsRoot, name });
       return { dataset: name, ...built };
     } finally {

@@ -18,6 +18,8 @@ export interface ExtractEntriesParams {
   destinationOf: (entry: ZipEntry) => string | undefined;
   signal?: AbortSignal;
   onBytes?: (bytes: number) => void;
+  /** Called when an entry is completely written and checked (size, CRC), so its file can be used. */
+  onEntry?: (entry: ZipEntry) => void;
 }
 
 async function openYauzl(zipPath: string): Promise<ZipFile> {
@@ -41,6 +43,7 @@ export async function extractEntries(params: ExtractEntriesParams): Promise<void
         ...(params.signal === undefined ? {} : { signal: params.signal }),
         ...(params.onBytes === undefined ? {} : { onBytes: params.onBytes }),
       });
+      params.onEntry?.(entry);
     }
   } finally {
     zipfile.close();
