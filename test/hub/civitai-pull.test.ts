@@ -9,9 +9,8 @@ import type { Studio } from '../../src/studio/studio.ts';
 import { respond, sequence, serveBytes, sha256Hex } from '../doubles/hub/behaviours.ts';
 import { installCivitaiVersion, loginWall } from '../doubles/hub/civitai-protocol.ts';
 import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
-import { sd1LoraSafetensors } from '../helpers/model-files.ts';
-import { rawSafetensors } from '../../src/formats/safetensors/testing.ts';
-import { CIVITAI_CANARY, downloadsLeft, harness, modelFiles, openTestStudio, testNetwork, testSettings } from './pull-harness.ts';
+import { sd1LoraSafetensors, sd1LoraVariant } from '../helpers/model-files.ts';
+import { CIVITAI_CANARY, downloadsLeft, harness, modelFiles, openTestStudio, testNetwork, testSettings, expectNothingStored } from './pull-harness.ts';
 
 let d: HubDouble;
 let studio: Studio;
@@ -29,25 +28,12 @@ afterAll(async () => {
   await d.close();
 });
 
-function lora(tag: string): Buffer {
-  const base = sd1LoraSafetensors();
-  const headerLength = Number(base.readBigUInt64LE(0));
-  const header = JSON.parse(base.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
-  header.__metadata__ = { ...(header.__metadata__ as Record<string, string>), ss_output_name: tag };
-  let text = JSON.stringify(header);
-  while ((8 + Buffer.byteLength(text)) % 8 !== 0) text += ' ';
-  return rawSafetensors({ header: text, data: base.subarray(8 + headerLength) });
-}
 
-async function expectNothingStored(): Promise<void> {
-  expect(await modelFiles(studio)).toEqual([]);
-  expect(await downloadsLeft(studio)).toEqual([]);
-}
 
 describe('civitai: the pinned file', () => {
   it('CV-R07: civitai:<version> takes the primary file by fileId, names it, and stores it under civitai/<modelId>/<versionId>/ (CV-A05: Content-Disposition ignored)', async () => {
-    const primary = lora('primary');
-    const other = lora('other');
+    const primary = sd1LoraVariant('primary');
+    const other = sd1LoraVariant('other');
     installCivitaiVersion(d, { versionId: 123, modelId: 9, files: [{ id: 12, name: 'other.safetensors', content: other }, { id: 11, name: 'sks_dog.safetensors', content: primary, primary: true }] });
     const { result, states } = await harness(studio, d, { tokens: { civitai: CIVITAI_CANARY } }).pull('civitai:123');
     expect(result.civitaiFile).toEqual({ id: 11, name: 'sks_dog.safetensors' });
@@ -62,7 +48,7 @@ describe('civitai: the pinned file', () => {
   });
 
   it('civitai:<version>:<file> pins that file; the same via a web URL with modelVersionId', async () => {
-    installCivitaiVersion(d, { versionId: 124, modelId: 9, files: [{ id: 21, name: 'a.safetensors', content: lora('a'), primary: true }, { id: 22, name: 'b.safetensors', content: lora('b') }] });
+    installCivitaiVersion(d, { versionId: 124, modelId: 9, files: [{ id: 21, name: 'a.safetensors', content: sd1LoraVariant('a'), primary: true }, { id: 22, name: 'b.safetensors', content: sd1LoraVariant('b') }] });
     const h = harness(studio, d);
     expect((await h.pull('civitai:124:22')).result.civitaiFile).toEqual({ id: 22, name: 'b.safetensors' });
     const viaUrl = await h.pull(`${d.origin('mirror.test')}/models/9/some-slug?modelVersionId=124`);
@@ -71,7 +57,7 @@ describe('civitai: the pinned file', () => {
   });
 
   it('CV-A01: the canary token goes only to the API host as Bearer; never in a URL, never to storage', async () => {
-    installCivitaiVersion(d, { versionId: 125, modelId: 9, files: [{ id: 31, name: 'c.safetensors', content: lora('c'), primary: true }] });
+    installCivitaiVersion(d, { versionId: 125, modelId: 9, files: [{ id: 31, name: 'c.safetensors', content: sd1LoraVariant('c'), primary: true }] });
     await harness(studio, d, { tokens: { civitai: CIVITAI_CANARY } }).pull('civitai:125');
     expect(d.requestsTo('cdn2.test').length).toBe(1);
     for (const request of d.requests) {
@@ -84,7 +70,7 @@ describe('civitai: the pinned file', () => {
   });
 
   it('CV-R06: a hostile files[].name is sanitised and stays under the version folder', async () => {
-    installCivitaiVersion(d, { versionId: 126, modelId: 9, files: [{ id: 41, name: '../../\u202eevil.safetensors', content: lora('n'), primary: true }] });
+    installCivitaiVersion(d, { versionId: 126, modelId: 9, files: [{ id: 41, name: '../../\u202eevil.safetensors', content: sd1LoraVariant('n'), primary: true }] });
     const { result } = await harness(studio, d).pull('civitai:126');
     expect(result.files[0]?.name).toBe('....evil.safetensors');
     expect(await modelFiles(studio)).toEqual([path.join('lora', 'civitai', '9', '126', '....evil.safetensors')]);
@@ -93,18 +79,18 @@ describe('civitai: the pinned file', () => {
 
 describe('civitai: refusals (CV-R03, CV-R08)', () => {
   it('CV-A03: the login wall (JSON 401 for our User-Agent) → auth-required, nothing saved', async () => {
-    installCivitaiVersion(d, { versionId: 130, modelId: 9, files: [{ id: 51, name: 'x.safetensors', content: lora('x'), primary: true }], downloadAnswer: loginWall(d) });
+    installCivitaiVersion(d, { versionId: 130, modelId: 9, files: [{ id: 51, name: 'x.safetensors', content: sd1LoraVariant('x'), primary: true }], downloadAnswer: loginWall(d) });
     const { error } = await harness(studio, d).fail('civitai:130');
     expect(error.code).toBe('auth-required');
     expect(error.message).toMatch(/requires a login/);
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('CV-A03: a /login redirect → auth-required, body discarded', async () => {
     installCivitaiVersion(d, {
       versionId: 131,
       modelId: 9,
-      files: [{ id: 52, name: 'x.safetensors', content: lora('x'), primary: true }],
+      files: [{ id: 52, name: 'x.safetensors', content: sd1LoraVariant('x'), primary: true }],
       downloadAnswer: (_req, res) => {
         res.writeHead(307, { location: '/login?returnUrl=%2Fmodel-versions%2F1&reason=download-auth', 'content-length': '0' });
         res.end();
@@ -113,11 +99,11 @@ describe('civitai: refusals (CV-R03, CV-R08)', () => {
     d.route('mirror.test', '/login', respond(200, { headers: { 'content-type': 'text/html' }, body: '<!DOCTYPE html><html>log in</html>' }));
     const { error } = await harness(studio, d).fail('civitai:131');
     expect(error.code).toBe('auth-required');
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('a 401 despite a token reads "invalid or lacks access" (CV-R02)', async () => {
-    installCivitaiVersion(d, { versionId: 132, modelId: 9, files: [{ id: 53, name: 'x.safetensors', content: lora('x'), primary: true }], downloadAnswer: loginWall(d) });
+    installCivitaiVersion(d, { versionId: 132, modelId: 9, files: [{ id: 53, name: 'x.safetensors', content: sd1LoraVariant('x'), primary: true }], downloadAnswer: loginWall(d) });
     const { error } = await harness(studio, d, { tokens: { civitai: CIVITAI_CANARY } }).fail('civitai:132');
     expect(error.code).toBe('auth-required');
     expect(error.message).toMatch(/invalid or lacks access/);
@@ -130,11 +116,11 @@ describe('civitai: refusals (CV-R03, CV-R08)', () => {
     [410, 'gone'],
   ] as const) {
     it(`download route ${status} → ${code}, nothing saved`, async () => {
-      installCivitaiVersion(d, { versionId: 140 + status, modelId: 9, files: [{ id: 60, name: 'x.safetensors', content: lora('x'), primary: true }], downloadAnswer: respond(status, { headers: { 'content-type': 'application/json' }, body: '{"error":"no"}' }) });
+      installCivitaiVersion(d, { versionId: 140 + status, modelId: 9, files: [{ id: 60, name: 'x.safetensors', content: sd1LoraVariant('x'), primary: true }], downloadAnswer: respond(status, { headers: { 'content-type': 'application/json' }, body: '{"error":"no"}' }) });
       const { error } = await harness(studio, d).fail(`civitai:${140 + status}`);
       expect(error.code).toBe(code);
       expect(error.exitCode).toBe(1);
-      await expectNothingStored();
+      await expectNothingStored(studio);
     });
   }
 
@@ -144,18 +130,18 @@ describe('civitai: refusals (CV-R03, CV-R08)', () => {
   });
 
   it('a download route that always answers 429 (Retry-After: 1) gets 1 + 3 requests, then rate-limited (exit 2)', async () => {
-    installCivitaiVersion(d, { versionId: 150, modelId: 9, files: [{ id: 61, name: 'x.safetensors', content: lora('x'), primary: true }], downloadAnswer: respond(429, { headers: { 'retry-after': '1' } }) });
+    installCivitaiVersion(d, { versionId: 150, modelId: 9, files: [{ id: 61, name: 'x.safetensors', content: sd1LoraVariant('x'), primary: true }], downloadAnswer: respond(429, { headers: { 'retry-after': '1' } }) });
     const waits: number[] = [];
     const { error } = await harness(studio, d, { network: testNetwork(d, { sleep: async (ms) => void waits.push(ms) }) }).fail('civitai:150');
     expect(error.code).toBe('rate-limited');
     expect(error.exitCode).toBe(2);
     expect(d.requestsTo('mirror.test').filter((r) => r.path.startsWith('/api/download/')).length).toBe(4);
     expect(waits).toEqual([1000, 1000, 1000]);
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('one 429 then the file succeeds; Retry-After: 3600 waits no longer than the cap', async () => {
-    const body = lora('r');
+    const body = sd1LoraVariant('r');
     installCivitaiVersion(d, { versionId: 151, modelId: 9, files: [{ id: 62, name: 'x.safetensors', content: body, primary: true }] });
     const redirect = (_req: unknown, res: import('node:http').ServerResponse) => {
       res.writeHead(307, { location: d.url('cdn2.test', '/delivery/62?X-Amz-Signature=s'), 'content-length': '0' });
@@ -178,13 +164,13 @@ describe('civitai: refusals (CV-R03, CV-R08)', () => {
     });
     const { error } = await harness(studio, d).fail('civitai:160');
     expect(error.code).toBe('size');
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 });
 
 describe('civitai: no SHA256 (CV-R04, CV-A11)', () => {
   it('an AutoV2-only file waits in awaiting-confirmation, kept in quarantine; confirmed → stored, marked unverified', async () => {
-    const body = lora('autov2');
+    const body = sd1LoraVariant('autov2');
     installCivitaiVersion(d, { versionId: 170, modelId: 9, files: [{ id: 80, name: 'u.safetensors', content: body, primary: true, hashes: { AutoV2: sha256Hex(body).slice(0, 10).toUpperCase() } }] });
     const h = harness(studio, d);
     const { result, states, taskId } = await h.pull('civitai:170');
@@ -205,7 +191,7 @@ describe('civitai: no SHA256 (CV-R04, CV-A11)', () => {
   });
 
   it('--accept-unverified stores it at once, marked unverified; discard deletes a pending one', async () => {
-    const body = lora('accept');
+    const body = sd1LoraVariant('accept');
     installCivitaiVersion(d, { versionId: 171, modelId: 9, files: [{ id: 81, name: 'v.safetensors', content: body, primary: true, hashes: null }] });
     const h = harness(studio, d);
     const accepted = await h.pull({ source: 'civitai:171', acceptUnverified: true });
@@ -213,11 +199,11 @@ describe('civitai: no SHA256 (CV-R04, CV-A11)', () => {
     for (const model of await studio.library.list()) await studio.library.remove(model.id);
     const pending = await h.pull('civitai:171');
     await discardPending(studio.workspace, pending.taskId);
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('--sha256 supplies the missing digest (verified), and a wrong one is refused before downloading', async () => {
-    const body = lora('given');
+    const body = sd1LoraVariant('given');
     installCivitaiVersion(d, { versionId: 172, modelId: 9, files: [{ id: 82, name: 'w.safetensors', content: body, primary: true, hashes: null }] });
     const h = harness(studio, d);
     const { result } = await h.pull({ source: 'civitai:172', sha256: sha256Hex(body) });
@@ -232,7 +218,7 @@ describe('civitai: no SHA256 (CV-R04, CV-A11)', () => {
 
 describe('civitai client', () => {
   it('identifies a file by hash: base model, trained words', async () => {
-    const body = lora('id');
+    const body = sd1LoraVariant('id');
     installCivitaiVersion(d, { versionId: 180, modelId: 9, baseModel: 'SDXL 1.0', trainedWords: ['ohwx'], files: [{ id: 90, name: 'i.safetensors', content: body, primary: true }] });
     const hub = buildHubContext({ settings: testSettings(d), network: testNetwork(d) });
     const found = await hub.civitai.client.byHash(sha256Hex(body));

@@ -8,8 +8,8 @@ import type { Studio } from '../../src/studio/studio.ts';
 import { redirectTo, serveBytes, sha256Hex, testBytes } from '../doubles/hub/behaviours.ts';
 import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
 import { commitId, installHfRepo } from '../doubles/hub/hf-protocol.ts';
-import { maliciousPickle, sd1LoraSafetensors } from '../helpers/model-files.ts';
-import { downloadsLeft, harness, HF_CANARY, modelFiles, openTestStudio } from './pull-harness.ts';
+import { maliciousPickle, sd1LoraVariant } from '../helpers/model-files.ts';
+import { downloadsLeft, harness, HF_CANARY, modelFiles, openTestStudio, expectNothingStored } from './pull-harness.ts';
 
 const C1 = commitId('c1');
 const C2 = commitId('c2');
@@ -29,26 +29,11 @@ afterAll(async () => {
   await d.close();
 });
 
-function loraVariant(tag: string): Buffer {
-  // A different LoRA per test (different metadata), so the library never answers "duplicate".
-  const base = sd1LoraSafetensors();
-  const headerLength = Number(base.readBigUInt64LE(0));
-  const header = JSON.parse(base.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
-  const meta = (header.__metadata__ ?? {}) as Record<string, string>;
-  header.__metadata__ = { ...meta, ss_output_name: tag };
-  let text = JSON.stringify(header);
-  while ((8 + Buffer.byteLength(text)) % 8 !== 0) text += ' ';
-  return rawSafetensors({ header: text, data: base.subarray(8 + headerLength) });
-}
 
-async function expectNothingStored(): Promise<void> {
-  expect(await modelFiles(studio)).toEqual([]);
-  expect(await downloadsLeft(studio)).toEqual([]);
-}
 
 describe('hf: pull of one LFS file', () => {
   it('resolves the revision to a commit, follows the 302 to the CDN, verifies lfs.oid and stores under hf/<owner>--<name>/<commit>/', async () => {
-    const body = loraVariant('one');
+    const body = sd1LoraVariant('one');
     installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'loras/sks.safetensors', content: body }] } });
     const h = harness(studio, d, { tokens: { hf: HF_CANARY } });
     const { result, states } = await h.pull('hf:org/m:loras/sks.safetensors');
@@ -66,7 +51,7 @@ describe('hf: pull of one LFS file', () => {
   });
 
   it('the canary token is sent only to the API host, never to the CDN and never in a URL (HF-A06, DL-R04)', async () => {
-    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'a.safetensors', content: loraVariant('canary') }] } });
+    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'a.safetensors', content: sd1LoraVariant('canary') }] } });
     await harness(studio, d, { tokens: { hf: HF_CANARY } }).pull('hf:org/m:a.safetensors');
     expect(d.requestsTo('cdn.test').length).toBeGreaterThan(0);
     for (const request of d.requests) {
@@ -84,8 +69,8 @@ describe('hf: pull of one LFS file', () => {
   });
 
   it('a branch moved between listing and download still yields the listed commit’s bytes (HF-R02)', async () => {
-    const old = loraVariant('old');
-    const moved = loraVariant('moved');
+    const old = sd1LoraVariant('old');
+    const moved = sd1LoraVariant('moved');
     const control = installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'x.safetensors', content: old }], [C2]: [{ path: 'x.safetensors', content: moved }] } });
     d.route('hub.test', `/api/models/org/m/paths-info/${C1}`, async (req, res) => {
       control.moveRef('main', C2);
@@ -102,7 +87,7 @@ describe('hf: pull of one LFS file', () => {
   });
 
   it('HF-A07: the CDN serves other bytes of the same size → integrity, quarantine emptied, nothing stored', async () => {
-    const good = loraVariant('a7');
+    const good = sd1LoraVariant('a7');
     const bad = Buffer.from(good);
     bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0xff;
     installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'x.safetensors', content: good, serve: serveBytes(bad) }] } });
@@ -110,20 +95,20 @@ describe('hf: pull of one LFS file', () => {
     expect(error.code).toBe('integrity');
     expect(error.exitCode).toBe(1);
     expect(states.at(-1)).toBe('failed');
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('HF-A02: a 302 to an off-list host is refused before connecting; nothing written, token not sent', async () => {
-    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'x.safetensors', content: loraVariant('a2') }] } });
+    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'x.safetensors', content: sd1LoraVariant('a2') }] } });
     d.route('hub.test', `/org/m/resolve/${C1}/x.safetensors`, redirectTo(() => d.url('evil.test', '/file')));
     const { error } = await harness(studio, d, { tokens: { hf: HF_CANARY } }).fail('hf:org/m:x.safetensors');
     expect(error.code).toBe('redirect-refused');
     expect(d.requestsTo('evil.test')).toEqual([]);
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('HF-R09: a Xet 302 is followed by its Location only; the Link targets are never requested', async () => {
-    const body = loraVariant('xet');
+    const body = sd1LoraVariant('xet');
     installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'x.safetensors', content: body, xet: true }] } });
     const { result } = await harness(studio, d, { tokens: { hf: HF_CANARY } }).pull('hf:org/m:x.safetensors');
     expect(result.state).toBe('stored');
@@ -131,15 +116,15 @@ describe('hf: pull of one LFS file', () => {
   });
 
   it('HF-R07: a repo path with "#" and "?" is encoded per segment and the right file arrives', async () => {
-    const body = loraVariant('hash');
-    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'dir/a#b?c.safetensors', content: body }, { path: 'dir/a', content: loraVariant('decoy') }] } });
+    const body = sd1LoraVariant('hash');
+    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'dir/a#b?c.safetensors', content: body }, { path: 'dir/a', content: sd1LoraVariant('decoy') }] } });
     const { result } = await harness(studio, d).pull('hf:org/m:dir/a#b?c.safetensors');
     expect(result.files[0]?.sha256).toBe(sha256Hex(body));
     expect(d.requestsTo('hub.test').some((r) => r.path === `/org/m/resolve/${C1}/dir/a%23b%3Fc.safetensors`)).toBe(true);
   });
 
   it('HF-R03: a non-LFS file is verified by its git blob id and stored without a confirmation step', async () => {
-    const body = loraVariant('small');
+    const body = sd1LoraVariant('small');
     installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'small.safetensors', content: body, lfs: false }] } });
     const { result } = await harness(studio, d).pull('hf:org/m:small.safetensors');
     expect(result.state).toBe('stored');
@@ -148,16 +133,16 @@ describe('hf: pull of one LFS file', () => {
   });
 
   it('HF-R03: the same non-LFS entry with one byte changed → integrity', async () => {
-    const body = loraVariant('small2');
+    const body = sd1LoraVariant('small2');
     const changed = Buffer.from(body);
     changed[changed.length - 1] = (changed[changed.length - 1] ?? 0) ^ 1;
     installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 's.safetensors', content: body, lfs: false, serve: serveBytes(changed) }] } });
     expect((await harness(studio, d).fail('hf:org/m:s.safetensors')).error.code).toBe('integrity');
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('resume after truncation ends in a verified library file (DL-R07)', async () => {
-    const body = Buffer.concat([loraVariant('resume'), Buffer.alloc(0)]);
+    const body = Buffer.concat([sd1LoraVariant('resume'), Buffer.alloc(0)]);
     const sha = sha256Hex(body);
     let served = 0;
     installHfRepo(d, {
@@ -194,7 +179,7 @@ describe('hf: hostile content', () => {
     const { error } = await harness(studio, d).fail('hf:org/m:evil.ckpt');
     expect(error.code).toBe('unsafe');
     expect(error.exitCode).toBe(1);
-    await expectNothingStored();
+    await expectNothingStored(studio);
     expect(JSON.stringify(await studio.securityEvents.list(5))).toContain('evil.ckpt');
   });
 
@@ -203,7 +188,7 @@ describe('hf: hostile content', () => {
     installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'bad.safetensors', content: bogus }] } });
     const { error } = await harness(studio, d).fail('hf:org/m:bad.safetensors');
     expect(error.code).toBe('invalid');
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('HTML served as a model (a login page) → invalid, never kept', async () => {
@@ -212,7 +197,7 @@ describe('hf: hostile content', () => {
     const { error } = await harness(studio, d).fail('hf:org/m:x.safetensors');
     expect(error.code).toBe('invalid');
     expect(error.message).toContain('HTML');
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('HF-A10: traversal paths in the listing are refused before any fs call', async () => {
@@ -221,13 +206,13 @@ describe('hf: hostile content', () => {
       installHfRepo(d, {
         repo: 'org/m',
         refs: { main: C1 },
-        commits: { [C1]: [{ path: 'dir/ok.safetensors', content: loraVariant('ok') }] },
+        commits: { [C1]: [{ path: 'dir/ok.safetensors', content: sd1LoraVariant('ok') }] },
         extraTreeEntries: [{ type: 'file', path: hostile, size: 3, oid: commitId(hostile) }],
       });
       const { error } = await harness(studio, d).fail('hf:org/m:dir/');
       expect(error.code, hostile).toBe('invalid');
       expect(error.details?.rule, hostile).toBe('HF-R04');
-      await expectNothingStored();
+      await expectNothingStored(studio);
     }
   });
 
@@ -237,13 +222,13 @@ describe('hf: hostile content', () => {
       refs: { main: C1 },
       pageSize: 1,
       nextLinkHost: 'evil.test',
-      commits: { [C1]: [{ path: 'd/a.safetensors', content: loraVariant('p1') }, { path: 'd/b.safetensors', content: loraVariant('p2') }] },
+      commits: { [C1]: [{ path: 'd/a.safetensors', content: sd1LoraVariant('p1') }, { path: 'd/b.safetensors', content: sd1LoraVariant('p2') }] },
     });
     const { error } = await harness(studio, d, { tokens: { hf: HF_CANARY } }).fail('hf:org/m:d/');
     expect(error.code).toBe('redirect-refused');
     expect(error.details?.rule).toBe('HF-R05');
     expect(d.requestsTo('evil.test')).toEqual([]);
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 });
 
@@ -263,7 +248,7 @@ describe('hf: refusals with their messages (HF-R06)', () => {
       installHfRepo(d, {
         repo: 'org/m',
         refs: { main: C1 },
-        commits: { [C1]: [{ path: 'x.safetensors', content: loraVariant(c.name) }] },
+        commits: { [C1]: [{ path: 'x.safetensors', content: sd1LoraVariant(c.name) }] },
         access: () => ({ status: c.status, ...(c.headers === undefined ? {} : { headers: c.headers }), ...(c.body === undefined ? {} : { body: c.body }) }),
       });
       const { error } = await harness(studio, d, c.token === true ? { tokens: { hf: HF_CANARY } } : {}).fail('hf:org/m:x.safetensors');
@@ -273,15 +258,15 @@ describe('hf: refusals with their messages (HF-R06)', () => {
       expect(error.exitCode).toBe(c.code === 'rate-limited' ? 2 : 1);
       // Auth refusals are not retried; a 429 is retried a bounded number of times (1 + 3).
       expect(d.requestsTo('hub.test').length).toBe(c.status === 429 ? 4 : 1);
-      await expectNothingStored();
+      await expectNothingStored(studio);
     });
   }
 });
 
 describe('hf: multi-file pulls', () => {
   it('a folder with --include: each file verified on its own, N library entries sharing provenance', async () => {
-    const a = loraVariant('ma');
-    const b = loraVariant('mb');
+    const a = sd1LoraVariant('ma');
+    const b = sd1LoraVariant('mb');
     installHfRepo(d, {
       repo: 'org/m',
       refs: { main: C1 },
@@ -301,23 +286,23 @@ describe('hf: multi-file pulls', () => {
     installHfRepo(d, {
       repo: 'org/m',
       refs: { main: C1 },
-      commits: { [C1]: [{ path: 'set/a.safetensors', content: loraVariant('ok1') }, { path: 'set/b.ckpt', content: Buffer.from(maliciousPickle()) }] },
+      commits: { [C1]: [{ path: 'set/a.safetensors', content: sd1LoraVariant('ok1') }, { path: 'set/b.ckpt', content: Buffer.from(maliciousPickle()) }] },
     });
     const { error } = await harness(studio, d).fail('hf:org/m:set/');
     expect(error.code).toBe('unsafe');
-    await expectNothingStored();
+    await expectNothingStored(studio);
     expect(await studio.library.list()).toEqual([]);
   });
 });
 
 describe('hf: disk and cancel', () => {
   it('not enough free disk → disk-full before any transfer', async () => {
-    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'x.safetensors', content: loraVariant('disk') }] } });
+    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'x.safetensors', content: sd1LoraVariant('disk') }] } });
     const { error } = await harness(studio, d, { freeBytes: async () => 10 }).fail('hf:org/m:x.safetensors');
     expect(error.code).toBe('disk-full');
     expect(error.exitCode).toBe(2);
     expect(d.requestsTo('cdn.test')).toEqual([]);
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 
   it('cancel mid-transfer leaves nothing', async () => {
@@ -328,6 +313,6 @@ describe('hf: disk and cancel', () => {
     const h = harness(studio, d);
     setTimeout(() => controller.abort(), 300);
     await expect(h.pull('hf:org/m:slow.safetensors', { signal: controller.signal })).rejects.toMatchObject({ code: 'cancelled' });
-    await expectNothingStored();
+    await expectNothingStored(studio);
   });
 });

@@ -106,3 +106,9 @@ export async function modelFiles(studio: Studio): Promise<string[]> {
 export async function downloadsLeft(studio: Studio): Promise<string[]> {
   return filesUnder(path.join(studio.workspace.paths.areas.quarantine, 'downloads'));
 }
+
+/** A refused pull leaves nothing: no library file, no download folder in quarantine. */
+export async function expectNothingStored(studio: Studio): Promise<void> {
+  expect(await modelFiles(studio)).toEqual([]);
+  expect(await downloadsLeft(studio)).toEqual([]);
+}
