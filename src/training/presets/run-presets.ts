@@ -44,6 +44,8 @@ const SD15_BUCKETS = { enabled: true, minReso: 256, maxReso: 1024, stepSize: 64 
 /** 1024² training with buckets up to 2048 on the long side, so portrait and landscape keep their area. */
 const LARGE_BUCKETS = { enabled: true, minReso: 512, maxReso: 2048, stepSize: 64 } as const;
 
+const LARGE_1024 = { resolution: { width: 1024, height: 1024 }, buckets: LARGE_BUCKETS } as const;
+
 const CHARACTER_CAPTIONS = { shuffle: true, keepTokens: 1 } as const;
 const STYLE_CAPTIONS = { shuffle: true, keepTokens: 0 } as const;
 
@@ -70,102 +72,58 @@ export const RUN_PRESETS: readonly RunPreset[] = [
       captions: CHARACTER_CAPTIONS,
     },
   },
-  {
+  sdxlPreset({
     name: 'sdxl-character-8gb',
     title: 'SDXL / Pony / Illustrious character, 8 GB',
     description:
       'The kohya docs recipe for SDXL LoRA on 8 GB: U-Net only, gradient checkpointing, cached latents and text-encoder outputs, an 8-bit optimizer and a low rank (dim 8; the docs say 4 to 8). Cached captions cannot be shuffled, so captions stay as written.',
-    family: 'sdxl',
     vramGb: 8,
-    config: {
-      ...DOCS_EXAMPLE,
-      network: { ...DOCS_EXAMPLE.network, dim: 8, trainTextEncoders: false },
-      resolution: { width: 1024, height: 1024 },
-      buckets: LARGE_BUCKETS,
-      batchSize: 1,
-      precision: { mixed: 'bf16' },
-      memory: { ...DOCS_EXAMPLE.memory, cacheLatents: 'memory', cacheTextEncoderOutputs: 'memory' },
-      noise: MIN_SNR,
-      captions: { shuffle: false, keepTokens: 0 },
-    },
-  },
-  {
+    dim: 8,
+    batchSize: 1,
+    cacheTextEncoderOutputs: true,
+    captions: { shuffle: false, keepTokens: 0 },
+  }),
+  sdxlPreset({
     name: 'sdxl-character-12gb',
     title: 'SDXL / Pony / Illustrious character, 12 GB',
     description:
       'SDXL at 1024×1024 with U-Net only (the kohya docs highly recommend it for SDXL), gradient checkpointing, cached latents, AdamW8bit and the docs example rank 16. Text encoders stay loaded so captions can be shuffled with the trigger word kept first.',
-    family: 'sdxl',
     vramGb: 12,
-    config: {
-      ...DOCS_EXAMPLE,
-      network: { ...DOCS_EXAMPLE.network, trainTextEncoders: false },
-      resolution: { width: 1024, height: 1024 },
-      buckets: LARGE_BUCKETS,
-      batchSize: 1,
-      precision: { mixed: 'bf16' },
-      memory: { ...DOCS_EXAMPLE.memory, cacheLatents: 'memory' },
-      noise: MIN_SNR,
-      captions: CHARACTER_CAPTIONS,
-    },
-  },
-  {
+    dim: DOCS_EXAMPLE.network.dim,
+    batchSize: 1,
+    captions: CHARACTER_CAPTIONS,
+  }),
+  sdxlPreset({
     name: 'sdxl-character-24gb',
     title: 'SDXL / Pony / Illustrious character, 24 GB',
     description:
       'SDXL at 1024×1024 with batch size 2 and rank 32 (lorasmith’s choice for the extra memory). Gradient checkpointing stays on: the kohya docs warn that SDXL LoRA can run out of memory even on 24 GB.',
-    family: 'sdxl',
     vramGb: 24,
-    config: {
-      ...DOCS_EXAMPLE,
-      network: { ...DOCS_EXAMPLE.network, dim: 32, trainTextEncoders: false },
-      resolution: { width: 1024, height: 1024 },
-      buckets: LARGE_BUCKETS,
-      batchSize: 2,
-      precision: { mixed: 'bf16' },
-      memory: { ...DOCS_EXAMPLE.memory, cacheLatents: 'memory' },
-      noise: MIN_SNR,
-      captions: CHARACTER_CAPTIONS,
-    },
-  },
-  {
+    dim: 32,
+    batchSize: 2,
+    captions: CHARACTER_CAPTIONS,
+  }),
+  sdxlPreset({
     name: 'sdxl-style-12gb',
     title: 'SDXL / Pony / Illustrious style, 12 GB',
     description:
       'SDXL style LoRA on 12 GB: as the 12 GB character preset, with rank 32 (lorasmith’s choice: a style spreads over the whole image), shuffled captions without a fixed first tag, and mirrored images.',
-    family: 'sdxl',
     vramGb: 12,
-    config: {
-      ...DOCS_EXAMPLE,
-      network: { ...DOCS_EXAMPLE.network, dim: 32, trainTextEncoders: false },
-      resolution: { width: 1024, height: 1024 },
-      buckets: LARGE_BUCKETS,
-      batchSize: 1,
-      precision: { mixed: 'bf16' },
-      memory: { ...DOCS_EXAMPLE.memory, cacheLatents: 'memory' },
-      noise: MIN_SNR,
-      captions: STYLE_CAPTIONS,
-      augmentation: { flip: true },
-    },
-  },
-  {
+    dim: 32,
+    batchSize: 1,
+    captions: STYLE_CAPTIONS,
+    flip: true,
+  }),
+  sdxlPreset({
     name: 'sdxl-style-24gb',
     title: 'SDXL / Pony / Illustrious style, 24 GB',
     description: 'SDXL style LoRA on 24 GB: rank 64 and batch size 2 (lorasmith’s choices), shuffled captions, mirrored images, gradient checkpointing kept on.',
-    family: 'sdxl',
     vramGb: 24,
-    config: {
-      ...DOCS_EXAMPLE,
-      network: { ...DOCS_EXAMPLE.network, dim: 64, trainTextEncoders: false },
-      resolution: { width: 1024, height: 1024 },
-      buckets: LARGE_BUCKETS,
-      batchSize: 2,
-      precision: { mixed: 'bf16' },
-      memory: { ...DOCS_EXAMPLE.memory, cacheLatents: 'memory' },
-      noise: MIN_SNR,
-      captions: STYLE_CAPTIONS,
-      augmentation: { flip: true },
-    },
-  },
+    dim: 64,
+    batchSize: 2,
+    captions: STYLE_CAPTIONS,
+    flip: true,
+  }),
   fluxPreset(24, 'FLUX.1-dev on 24 GB, per the kohya FLUX docs: fp8 base model, batch size 2, no block swapping.', { batchSize: 2 }),
   fluxPreset(
     16,
@@ -188,8 +146,7 @@ export const RUN_PRESETS: readonly RunPreset[] = [
     config: {
       ...DOCS_EXAMPLE,
       network: { ...DOCS_EXAMPLE.network, trainTextEncoders: false },
-      resolution: { width: 1024, height: 1024 },
-      buckets: LARGE_BUCKETS,
+      ...LARGE_1024,
       batchSize: 1,
       precision: { mixed: 'bf16', save: 'bf16' },
       memory: { ...DOCS_EXAMPLE.memory, cacheLatents: 'disk', cacheTextEncoderOutputs: 'disk', blocksToSwap: 32 },
@@ -197,6 +154,42 @@ export const RUN_PRESETS: readonly RunPreset[] = [
     },
   },
 ];
+
+interface SdxlTier {
+  name: string;
+  title: string;
+  description: string;
+  vramGb: VramTier;
+  dim: number;
+  batchSize: number;
+  captions: { shuffle: boolean; keepTokens: number };
+  /** Cache text-encoder outputs too (frees the encoders' memory; captions can then not be shuffled). */
+  cacheTextEncoderOutputs?: boolean;
+  /** Mirror images (style presets). */
+  flip?: boolean;
+}
+
+/** SDXL (and Pony / Illustrious) at 1024² with U-Net only, bf16, latents cached in memory and min-SNR weighting. */
+function sdxlPreset(tier: SdxlTier): RunPreset {
+  return {
+    name: tier.name,
+    title: tier.title,
+    description: tier.description,
+    family: 'sdxl',
+    vramGb: tier.vramGb,
+    config: {
+      ...DOCS_EXAMPLE,
+      network: { ...DOCS_EXAMPLE.network, dim: tier.dim, trainTextEncoders: false },
+      ...LARGE_1024,
+      batchSize: tier.batchSize,
+      precision: { mixed: 'bf16' },
+      memory: { ...DOCS_EXAMPLE.memory, cacheLatents: 'memory', ...(tier.cacheTextEncoderOutputs === true ? { cacheTextEncoderOutputs: 'memory' } : {}) },
+      noise: MIN_SNR,
+      captions: tier.captions,
+      ...(tier.flip === true ? { augmentation: { flip: true } } : {}),
+    },
+  };
+}
 
 interface FluxMemory {
   batchSize: number;
@@ -217,8 +210,7 @@ function fluxPreset(vramGb: VramTier, description: string, memory: FluxMemory): 
     config: {
       ...DOCS_EXAMPLE,
       network: { ...DOCS_EXAMPLE.network, trainTextEncoders: false },
-      resolution: { width: 1024, height: 1024 },
-      buckets: LARGE_BUCKETS,
+      ...LARGE_1024,
       batchSize: memory.batchSize,
       precision: { mixed: 'bf16', fp8Base: true, save: 'bf16' },
       memory: {

@@ -25,126 +25,78 @@ const LION_OPTIMIZERS = ['Lion', 'Lion8bit', 'PagedLion8bit'] as const;
 const SGD_OPTIMIZERS = ['SGDNesterov', 'SGDNesterov8bit'] as const;
 const DADAPT_OPTIMIZERS = ['DAdaptation', 'DAdaptAdaGrad', 'DAdaptAdam', 'DAdaptAdan', 'DAdaptAdanIP', 'DAdaptLion', 'DAdaptSGD'] as const;
 
-const adamLike = z
-  .object({
-    type: z.enum(ADAM_OPTIMIZERS).describe('AdamW and its 8-bit and paged variants (bitsandbytes). AdamW8bit saves memory at little cost.'),
-    args: z
-      .object({ weightDecay: weightDecay.optional(), betas: betas.optional(), eps: eps.optional() })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; unset ones keep the optimizer’s own default.'),
-  })
-  .strict();
+const KEEP_OWN_DEFAULTS = 'Arguments passed to the optimizer; unset ones keep the optimizer’s own default.';
 
-const lion = z
-  .object({
-    type: z.enum(LION_OPTIMIZERS).describe('Lion and its 8-bit and paged variants.'),
-    args: z
-      .object({ weightDecay: weightDecay.optional(), betas: betas.optional() })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; unset ones keep the optimizer’s own default.'),
-  })
-  .strict();
+/** One optimizer family: its `type` and only the arguments its class takes (unknown ones refused). */
+function optimizerVariant<Type extends z.ZodType, Args extends z.ZodRawShape>(type: Type, args: Args, argsDescription: string = KEEP_OWN_DEFAULTS) {
+  return z.object({ type, args: z.object(args).strict().prefault({} as z.input<z.ZodObject<Args>>).describe(argsDescription) }).strict();
+}
 
-const sgd = z
-  .object({
-    type: z.enum(SGD_OPTIMIZERS).describe('SGD with Nesterov momentum, plain or 8-bit.'),
-    args: z
-      .object({ momentum: momentum.optional(), weightDecay: weightDecay.optional() })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; unset ones keep the optimizer’s own default.'),
-  })
-  .strict();
+const adamLike = optimizerVariant(
+  z.enum(ADAM_OPTIMIZERS).describe('AdamW and its 8-bit and paged variants (bitsandbytes). AdamW8bit saves memory at little cost.'),
+  { weightDecay: weightDecay.optional(), betas: betas.optional(), eps: eps.optional() },
+);
 
-const dadapt = z
-  .object({
-    type: z
-      .enum(DADAPT_OPTIMIZERS)
-      .describe('D-Adaptation optimizers, which find the step size themselves; set the learning rate near 1.0 (`DAdaptation` is DAdaptAdamPreprint).'),
-    args: z
-      .object({ weightDecay: weightDecay.optional() })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; unset ones keep the optimizer’s own default.'),
-  })
-  .strict();
+const lion = optimizerVariant(
+  z.enum(LION_OPTIMIZERS).describe('Lion and its 8-bit and paged variants.'),
+  { weightDecay: weightDecay.optional(), betas: betas.optional() },
+);
 
-const prodigy = z
-  .object({
-    type: z.literal('Prodigy').describe('Prodigy, an adaptive optimizer that estimates the step size; set the learning rate near 1.0.'),
-    args: z
-      .object({
-        weightDecay: weightDecay.optional(),
-        betas: betas.optional(),
-        decouple: z.boolean().optional().describe('Apply weight decay AdamW-style, separate from the gradient (`decouple`).'),
-        useBiasCorrection: z.boolean().optional().describe('Use Adam bias correction (`use_bias_correction`).'),
-        safeguardWarmup: z
-          .boolean()
-          .optional()
-          .describe('Keep the step-size estimate from growing too fast during scheduler warm-up (`safeguard_warmup`).'),
-        d0: z.number().min(1e-10).max(1e-2).optional().describe('Initial step-size estimate (`d0`).'),
-        dCoef: z.number().min(0.01).max(10).optional().describe('Multiplier on the estimated step size (`d_coef`).'),
-      })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; unset ones keep the optimizer’s own default.'),
-  })
-  .strict();
+const sgd = optimizerVariant(
+  z.enum(SGD_OPTIMIZERS).describe('SGD with Nesterov momentum, plain or 8-bit.'),
+  { momentum: momentum.optional(), weightDecay: weightDecay.optional() },
+);
 
-const adafactor = z
-  .object({
-    type: z.literal('AdaFactor').describe('Adafactor: low memory, the only optimizer that supports the fused backward pass.'),
-    args: z
-      .object({
-        relativeStep: z
-          .boolean()
-          .default(false)
-          .describe(
-            'Let Adafactor pick its own time-dependent learning rate (`relative_step`). Left on, kohya forces the "adafactor" scheduler and ignores the U-Net and text-encoder rates.',
-          ),
-        scaleParameter: z.boolean().default(false).describe('Scale the learning rate by the size of each weight (`scale_parameter`).'),
-        warmupInit: z.boolean().default(false).describe('Start from a tiny learning rate and grow it (`warmup_init`; needs relativeStep).'),
-      })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; the defaults are the kohya docs recipe (all three off).'),
-  })
-  .strict();
+const dadapt = optimizerVariant(
+  z.enum(DADAPT_OPTIMIZERS).describe('D-Adaptation optimizers, which find the step size themselves; set the learning rate near 1.0 (`DAdaptation` is DAdaptAdamPreprint).'),
+  { weightDecay: weightDecay.optional() },
+);
 
-const adamWScheduleFree = z
-  .object({
-    type: z.literal('AdamWScheduleFree').describe('Schedule-free AdamW: no learning-rate schedule needed; kohya gives it a dummy scheduler.'),
-    args: z
-      .object({ weightDecay: weightDecay.optional(), betas: betas.optional(), warmupSteps: warmupSteps.optional() })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; unset ones keep the optimizer’s own default.'),
-  })
-  .strict();
+const prodigy = optimizerVariant(
+  z.literal('Prodigy').describe('Prodigy, an adaptive optimizer that estimates the step size; set the learning rate near 1.0.'),
+  {
+    weightDecay: weightDecay.optional(),
+    betas: betas.optional(),
+    decouple: z.boolean().optional().describe('Apply weight decay AdamW-style, separate from the gradient (`decouple`).'),
+    useBiasCorrection: z.boolean().optional().describe('Use Adam bias correction (`use_bias_correction`).'),
+    safeguardWarmup: z
+      .boolean()
+      .optional()
+      .describe('Keep the step-size estimate from growing too fast during scheduler warm-up (`safeguard_warmup`).'),
+    d0: z.number().min(1e-10).max(1e-2).optional().describe('Initial step-size estimate (`d0`).'),
+    dCoef: z.number().min(0.01).max(10).optional().describe('Multiplier on the estimated step size (`d_coef`).'),
+  },
+);
 
-const radamScheduleFree = z
-  .object({
-    type: z.literal('RAdamScheduleFree').describe('Schedule-free RAdam: no learning-rate schedule and no warm-up needed.'),
-    args: z
-      .object({ weightDecay: weightDecay.optional(), betas: betas.optional() })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; unset ones keep the optimizer’s own default.'),
-  })
-  .strict();
+const adafactor = optimizerVariant(
+  z.literal('AdaFactor').describe('Adafactor: low memory, the only optimizer that supports the fused backward pass.'),
+  {
+    relativeStep: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Let Adafactor pick its own time-dependent learning rate (`relative_step`). Left on, kohya forces the "adafactor" scheduler and ignores the U-Net and text-encoder rates.',
+      ),
+    scaleParameter: z.boolean().default(false).describe('Scale the learning rate by the size of each weight (`scale_parameter`).'),
+    warmupInit: z.boolean().default(false).describe('Start from a tiny learning rate and grow it (`warmup_init`; needs relativeStep).'),
+  },
+  'Arguments passed to the optimizer; the defaults are the kohya docs recipe (all three off).',
+);
 
-const sgdScheduleFree = z
-  .object({
-    type: z.literal('SGDScheduleFree').describe('Schedule-free SGD with momentum.'),
-    args: z
-      .object({ momentum: momentum.optional(), weightDecay: weightDecay.optional(), warmupSteps: warmupSteps.optional() })
-      .strict()
-      .prefault({})
-      .describe('Arguments passed to the optimizer; unset ones keep the optimizer’s own default.'),
-  })
-  .strict();
+const adamWScheduleFree = optimizerVariant(
+  z.literal('AdamWScheduleFree').describe('Schedule-free AdamW: no learning-rate schedule needed; kohya gives it a dummy scheduler.'),
+  { weightDecay: weightDecay.optional(), betas: betas.optional(), warmupSteps: warmupSteps.optional() },
+);
+
+const radamScheduleFree = optimizerVariant(
+  z.literal('RAdamScheduleFree').describe('Schedule-free RAdam: no learning-rate schedule and no warm-up needed.'),
+  { weightDecay: weightDecay.optional(), betas: betas.optional() },
+);
+
+const sgdScheduleFree = optimizerVariant(
+  z.literal('SGDScheduleFree').describe('Schedule-free SGD with momentum.'),
+  { momentum: momentum.optional(), weightDecay: weightDecay.optional(), warmupSteps: warmupSteps.optional() },
+);
 
 export const optimizerSchema = z
   .discriminatedUnion('type', [adamLike, lion, sgd, dadapt, prodigy, adafactor, adamWScheduleFree, radamScheduleFree, sgdScheduleFree])
