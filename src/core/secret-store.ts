@@ -9,11 +9,20 @@ import { writeFileAtomic } from './atomic-write.ts';
 import { LorasmithError, errnoCode } from './errors.ts';
 import { registerSecret } from './redact.ts';
 
-export const SECRET_NAMES = ['hf', 'civitai'] as const;
+/** Hub credentials: `lorasmith login`, the Settings page's token list and the token checks. */
+export const HUB_SECRET_NAMES = ['hf', 'civitai'] as const;
+export type HubSecretName = (typeof HUB_SECRET_NAMES)[number];
+/** Every secret: the hub tokens and the job webhook URL (a secret too, LOG-R05). */
+export const SECRET_NAMES = [...HUB_SECRET_NAMES, 'webhook'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
-const SECRET_LABELS: Record<SecretName, string> = { hf: 'Hugging Face token', civitai: 'Civitai API key' };
-const SECRET_ENV: Record<SecretName, string> = { hf: 'HF_TOKEN', civitai: 'CIVITAI_TOKEN' };
+const SECRET_LABELS: Record<SecretName, string> = { hf: 'Hugging Face token', civitai: 'Civitai API key', webhook: 'Job webhook URL' };
+const SECRET_ENV: Partial<Record<SecretName, string>> = { hf: 'HF_TOKEN', civitai: 'CIVITAI_TOKEN' };
+
+function envValue(env: NodeJS.ProcessEnv, name: SecretName): string | undefined {
+  const variable = SECRET_ENV[name];
+  return variable === undefined ? undefined : env[variable];
+}
 
 const fileSchema = z.object({ version: z.literal(1), secrets: z.record(z.string(), z.string()) }).strict();
 
@@ -25,18 +34,30 @@ export interface SecretSummary {
   source: 'store' | 'env' | null;
 }
 
-/** `hf_…abcd`: enough to tell two tokens apart, never enough to use one. */
+/**
+ * `hf_…abcd`: enough to tell two tokens apart, never enough to use one. A URL (the webhook) shows its scheme and
+ * host only: its path and query are the secret part.
+ */
 export function maskSecret(value: string): string {
+  if (/^https?:\/\//i.test(value)) {
+    try {
+      const url = new URL(value);
+      return `${url.protocol}//${url.host}/…`;
+    } catch {
+      return '…';
+    }
+  }
   const prefix = /^[a-z]{2,4}_/.exec(value)?.[0] ?? '';
   return value.length < 12 ? '…' : `${prefix}…${value.slice(-4)}`;
 }
 
-export function parseSecretName(name: string): SecretName {
-  if ((SECRET_NAMES as readonly string[]).includes(name)) return name as SecretName;
+/** A hub token's name (`hf`, `civitai`), as `login` and the token routes take it. */
+export function parseSecretName(name: string): HubSecretName {
+  if ((HUB_SECRET_NAMES as readonly string[]).includes(name)) return name as HubSecretName;
   throw new LorasmithError({
     code: 'secret-unknown',
-    message: `There is no secret named ${JSON.stringify(name)}.`,
-    hint: `Known secrets: ${SECRET_NAMES.join(', ')}.`,
+    message: `There is no hub token named ${JSON.stringify(name)}.`,
+    hint: `Known hub tokens: ${HUB_SECRET_NAMES.join(', ')}.`,
     status: 404,
   });
 }
@@ -48,7 +69,7 @@ export class SecretStore {
   constructor(file: string, env: NodeJS.ProcessEnv = process.env) {
     this.#file = file;
     this.#env = env;
-    for (const name of SECRET_NAMES) registerSecret(env[SECRET_ENV[name]]);
+    for (const name of SECRET_NAMES) registerSecret(envValue(env, name));
   }
 
   async #read(): Promise<Record<string, string>> {
@@ -74,7 +95,7 @@ export class SecretStore {
   /** The value to use: the store first, then the environment (HF_TOKEN, CIVITAI_TOKEN). */
   async get(name: SecretName): Promise<string | null> {
     const stored = (await this.#read())[name];
-    return stored ?? this.#env[SECRET_ENV[name]] ?? null;
+    return stored ?? envValue(this.#env, name) ?? null;
   }
 
   async set(name: SecretName, value: string): Promise<SecretSummary> {
@@ -105,7 +126,7 @@ export class SecretStore {
 
   async summary(name: SecretName): Promise<SecretSummary> {
     const stored = (await this.#read())[name];
-    const fromEnv = this.#env[SECRET_ENV[name]];
+    const fromEnv = envValue(this.#env, name);
     const value = stored ?? fromEnv;
     return {
       name,
@@ -116,7 +137,8 @@ export class SecretStore {
     };
   }
 
+  /** The hub tokens (the Settings page's list); the webhook has its own section. */
   async list(): Promise<SecretSummary[]> {
-    return Promise.all(SECRET_NAMES.map((name) => this.summary(name)));
+    return Promise.all(HUB_SECRET_NAMES.map((name) => this.summary(name)));
   }
 }

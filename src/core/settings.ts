@@ -61,6 +61,20 @@ export const hubSettingsSchema = z
   })
   .strict();
 
+/**
+ * Job notifications (LOG-R05). The webhook URL itself is a secret (secret store, `webhook`); saving it adds no
+ * host: each host it may reach (and every redirect target) is listed here by the user, https only unless
+ * `webhookAllowHttp`, and a host that resolves to a loopback, private or link-local address only when it is also
+ * in `webhookPrivateHosts`.
+ */
+export const notificationSettingsSchema = z
+  .object({
+    webhookHosts: z.array(hostEntry).max(20).default([]),
+    webhookAllowHttp: z.boolean().default(false),
+    webhookPrivateHosts: z.array(hostEntry.regex(/^[^*.]/, 'an exact host or host:port, not a *.suffix')).max(20).default([]),
+  })
+  .strict();
+
 export const settingsSchema = z
   .object({
     server: serverSettingsSchema.default(serverSettingsSchema.parse({})),
@@ -68,6 +82,7 @@ export const settingsSchema = z
     uploads: uploadSettingsSchema.default(uploadSettingsSchema.parse({})),
     datasets: datasetImportLimitsSchema.default(datasetImportLimitsSchema.parse({})),
     hub: hubSettingsSchema.default(hubSettingsSchema.parse({})),
+    notifications: notificationSettingsSchema.default(notificationSettingsSchema.parse({})),
   })
   .strict();
 
@@ -75,14 +90,27 @@ export type Settings = z.infer<typeof settingsSchema>;
 export type SettingsSection = keyof Settings;
 export const SETTINGS_SECTIONS = Object.keys(settingsSchema.shape) as SettingsSection[];
 
+type PatchShape<S extends z.ZodRawShape> = { [K in keyof S]: z.ZodOptional<S[K] extends z.ZodDefault<infer Inner> ? Inner : S[K]> };
+
+/**
+ * A section's patch: every key optional and *without its default*. (`.partial()` keeps defaults, so a patch of one
+ * key would come out of parsing with every other key of the section reset to its default.)
+ */
+function sectionPatch<S extends z.ZodRawShape>(section: z.ZodObject<S>): z.ZodOptional<z.ZodObject<PatchShape<S>, z.core.$strict>> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(section.shape)) shape[key] = (field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType)).optional();
+  return z.object(shape).strict().optional() as unknown as z.ZodOptional<z.ZodObject<PatchShape<S>, z.core.$strict>>;
+}
+
 /** A patch names sections and, within each, only the keys it changes. */
 export const settingsPatchSchema = z
   .object({
-    server: serverSettingsSchema.partial().strict().optional(),
-    rateLimits: rateLimitSettingsSchema.partial().strict().optional(),
-    uploads: uploadSettingsSchema.partial().strict().optional(),
-    datasets: datasetImportLimitsSchema.partial().strict().optional(),
-    hub: hubSettingsSchema.partial().strict().optional(),
+    server: sectionPatch(serverSettingsSchema),
+    rateLimits: sectionPatch(rateLimitSettingsSchema),
+    uploads: sectionPatch(uploadSettingsSchema),
+    datasets: sectionPatch(datasetImportLimitsSchema),
+    hub: sectionPatch(hubSettingsSchema),
+    notifications: sectionPatch(notificationSettingsSchema),
   })
   .strict();
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from './db/migrations.ts';
 import { openDatabase } from './db/open-database.ts';
 import { SecretStore } from './secret-store.ts';
-import { defaultSettings, SettingsStore } from './settings.ts';
+import { defaultSettings, SettingsStore, settingsPatchSchema } from './settings.ts';
 import { openWorkspace, workspaceHome, WORKSPACE_AREAS } from './workspace.ts';
 
 const mode = async (file: string) => ((await stat(file)).mode & 0o777).toString(8);
@@ -52,6 +52,10 @@ describe('workspace', () => {
     expect((await new SettingsStore(database.db).get()).server).toMatchObject({ port: 9000, sessionTtlHours: 720 });
     await expect(settings.update({ server: { port: 70000 } })).rejects.toThrow();
     await expect(settings.update({ server: { nope: 1 } as never })).rejects.toThrow();
+    // A patch of one key keeps the section's other stored keys (a parsed patch must not fill in defaults).
+    await settings.update({ hub: { urlHosts: ['models.example.org'] } });
+    await settings.update(settingsPatchSchema.parse({ hub: { civitaiRed: true } }));
+    expect((await settings.get()).hub).toMatchObject({ urlHosts: ['models.example.org'], civitaiRed: true });
     await database.close();
   });
 

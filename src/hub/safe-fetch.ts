@@ -11,6 +11,7 @@
  * `Proxy-Authorization` from callers are never forwarded. `Accept-Encoding: identity` is always sent and
  * an encoded answer refused.
  */
+import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns/promises';
@@ -298,8 +299,18 @@ async function requestHop(request: HopRequest, transport: TransportOptions): Pro
       if (response !== undefined) response.destroy(error);
       else req.destroy(error);
     };
-    const req = https.request({
-      protocol: 'https:',
+    // Plain http only reaches here under a policy the user opened to it (ProviderPolicy.allowHttp).
+    const plain = checked.url.protocol === 'http:';
+    const tls = plain
+      ? {}
+      : {
+          ...(isIP(checked.hostname) === 0 ? { servername: checked.hostname } : {}),
+          ...(transport.ca === undefined ? {} : { ca: transport.ca }),
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2' as const,
+        };
+    const req = (plain ? http : https).request({
+      protocol: plain ? 'http:' : 'https:',
       hostname: checked.hostname,
       port: checked.port,
       path: `${checked.url.pathname}${checked.url.search}`,
@@ -308,17 +319,15 @@ async function requestHop(request: HopRequest, transport: TransportOptions): Pro
       agent: false,
       lookup: pinnedLookup(pinned),
       family: pinned.family,
-      ...(isIP(checked.hostname) === 0 ? { servername: checked.hostname } : {}),
-      ...(transport.ca === undefined ? {} : { ca: transport.ca }),
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
+      ...tls,
       ...(transport.signal === undefined ? {} : { signal: transport.signal }),
     });
     const connectTimer = setTimeout(() => {
       fail(hubError({ code: 'network', message: `Connecting to ${checked.hostname} timed out.`, details: { host: checked.hostname } }));
     }, transport.connectTimeoutMs);
     req.once('socket', (socket) => {
-      (socket as TLSSocket).once('secureConnect', () => clearTimeout(connectTimer));
+      if (plain) socket.once('connect', () => clearTimeout(connectTimer));
+      else (socket as TLSSocket).once('secureConnect', () => clearTimeout(connectTimer));
       socket.setTimeout(transport.idleTimeoutMs);
       socket.on('timeout', () => {
         fail(

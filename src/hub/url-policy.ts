@@ -6,7 +6,8 @@
  * name (lower-cased, trailing dot removed, IDN in ASCII form) that an allowlist entry names exactly or as
  * a suffix on a label boundary; its port is absent or 443. IP literals, other ports and (in safe-fetch)
  * loopback or private addresses are allowed only for the provider's exempt hosts: the configured endpoint
- * and its configured extra redirect hosts, matched as whole `host:port` origins. Never `http`.
+ * and its configured extra redirect hosts, matched as whole `host:port` origins. Never `http`, except under a
+ * policy the user opened to it explicitly (`allowHttp`: job webhooks, LOG-R05), and then never after https.
  *
  * Allowlist entries: `"host"` (exactly that host, port 443), `"host:port"`, `".suffix.tld"` or
  * `"*.suffix.tld"` (any host strictly below `suffix.tld`, port 443), or an anchored RegExp (`^…$`, port 443).
@@ -16,7 +17,7 @@ import { isIP } from 'node:net';
 import { hubError, type DownloadReason } from './hub-error.ts';
 import { urlForLog } from '../core/redact.ts';
 
-export type ProviderName = 'hf' | 'civitai' | 'url';
+export type ProviderName = 'hf' | 'civitai' | 'url' | 'webhook';
 
 export interface ProviderCredential {
   header: 'authorization';
@@ -35,6 +36,11 @@ export interface ProviderPolicy {
   /** Loopback, private addresses, IP literals and other ports are allowed only for these `host[:port]`. */
   exemptHosts: string[];
   credential?: ProviderCredential;
+  /**
+   * Plain `http` URLs are accepted too (port 80 by default). Only for a destination the user allowed http for
+   * explicitly (a job webhook); the hub policies never set it. A redirect from https to http is still refused.
+   */
+  allowHttp?: boolean;
 }
 
 export type UrlRole = 'api' | 'redirect';
@@ -217,10 +223,12 @@ export function checkUrl(params: CheckUrlParams): CheckedUrl {
   } catch {
     throw refuse(code, raw, 'it is not a valid URL', 'DL-R10');
   }
-  if (url.protocol !== 'https:') {
+  const http = url.protocol === 'http:' && params.policy.allowHttp === true;
+  if (url.protocol !== 'https:' && !http) {
     const reason = url.protocol === 'http:' ? 'plain http is never used (https only)' : `the scheme ${url.protocol} is not https`;
     throw refuse(code, raw, reason);
   }
+  if (http && params.base?.protocol === 'https:') throw refuse(code, raw, 'a redirect from https to plain http is a downgrade', 'DL-R02');
   if (url.username !== '' || url.password !== '') throw refuse(code, raw, 'it carries user information');
 
   let hostname = url.hostname;
@@ -228,7 +236,8 @@ export function checkUrl(params: CheckUrlParams): CheckedUrl {
   const bracketed = hostname.startsWith('[') && hostname.endsWith(']');
   const bare = bracketed ? hostname.slice(1, -1) : hostname;
   const ipVersion = isIP(bare);
-  const port = url.port === '' ? 443 : Number(url.port);
+  const defaultPort = http ? 80 : 443;
+  const port = url.port === '' ? defaultPort : Number(url.port);
   const exempt = hostMatches(bare, port, params.policy.exemptHosts.filter((entry) => !parseHostEntry(entry).suffix));
 
   if (ipVersion !== 0) {
@@ -239,7 +248,7 @@ export function checkUrl(params: CheckUrlParams): CheckedUrl {
   } else if (!isDnsName(hostname)) {
     throw refuse(code, raw, 'the host name is not a plain DNS name');
   }
-  if (port !== 443 && !exempt) throw refuse(code, raw, `port ${port} is not allowed (443 only)`);
+  if (port !== defaultPort && !exempt) throw refuse(code, raw, `port ${port} is not allowed (${defaultPort} only)`);
 
   const allowed =
     role === 'api'

@@ -25,6 +25,7 @@ import { datasetRoutes } from './routes/dataset-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
 import { hubRoutes } from './routes/hub-routes.ts';
 import { modelRoutes } from './routes/model-routes.ts';
+import { notificationRoutes } from './routes/notification-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
 import { trainRoutes } from './routes/train-routes.ts';
 import { uploadRoutes } from './routes/upload-routes.ts';
@@ -131,6 +132,7 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
   hubRoutes(app, context);
   datasetRoutes(app, context);
   trainRoutes(app, context);
+  notificationRoutes(app, context);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const webDist = params.webDist ?? WEB_DIST;

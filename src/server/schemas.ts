@@ -1,6 +1,6 @@
 /** The API's shapes at the edge (zod): they validate requests and responses and generate the OpenAPI document. */
 import { z } from 'zod';
-import { SECRET_NAMES } from '../core/secret-store.ts';
+import { HUB_SECRET_NAMES, SECRET_NAMES } from '../core/secret-store.ts';
 import { TASK_STATES } from '../tasks/task-types.ts';
 
 export const errorBody = z.object({
@@ -34,7 +34,7 @@ export const secretSummary = z.object({
   masked: z.string().nullable(),
   source: z.enum(['store', 'env']).nullable(),
 });
-export const secretParams = z.object({ name: z.enum(SECRET_NAMES) }).strict();
+export const secretParams = z.object({ name: z.enum(HUB_SECRET_NAMES) }).strict();
 export const secretPutBody = z.object({ value: z.string().min(1).max(4096) }).strict();
 
 export const tokenInfo = z.object({ name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });

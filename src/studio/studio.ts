@@ -15,6 +15,7 @@ import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { Datasets } from '../datasets/datasets.ts';
 import type { HubContext } from '../hub/hub-context.ts';
 import type { HubNetwork } from '../hub/hub-network.ts';
+import { JobNotifier } from '../jobs/notify/job-webhook.ts';
 import { hubContextFactory, pullDeps } from '../hub/pull-deps.ts';
 import { pullTask } from '../hub/pull-task.ts';
 import { tagDatasetTask } from '../datasets/tagging/tag-dataset-task.ts';
@@ -41,6 +42,8 @@ export interface Studio {
   datasets: Datasets;
   /** The hubs as configured now (settings + LORASMITH_* variables) with the current tokens. */
   hubContext: () => Promise<HubContext>;
+  /** The job webhook (LOG-R05). */
+  notifier: JobNotifier;
   close(): Promise<void>;
 }
 
@@ -99,6 +102,11 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
     library,
     datasets,
     hubContext,
+    notifier: new JobNotifier({
+      secrets,
+      settings: async () => (await settings.get()).notifications,
+      ...(params.hubNetwork === undefined ? {} : { transport: { ...(params.hubNetwork.lookup === undefined ? {} : { lookup: params.hubNetwork.lookup }), ...(params.hubNetwork.ca === undefined ? {} : { ca: params.hubNetwork.ca }) } }),
+    }),
     close: async () => {
       await tasks.close();
       await database.close();

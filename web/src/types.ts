@@ -22,7 +22,7 @@ export interface WorkspaceInfo {
   exposed: boolean;
 }
 
-export type SecretName = 'hf' | 'civitai';
+export type SecretName = 'hf' | 'civitai' | 'webhook';
 
 export interface SecretEntry {
   name: SecretName;

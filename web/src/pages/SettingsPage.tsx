@@ -1,5 +1,6 @@
 import { ApiTokensSection } from './settings/ApiTokensSection.tsx';
 import { HubTokensSection } from './settings/HubTokensSection.tsx';
+import { NotificationsSection } from './settings/NotificationsSection.tsx';
 import { SecurityEventsSection } from './settings/SecurityEventsSection.tsx';
 import { SelfTestSection } from './settings/SelfTestSection.tsx';
 import { SessionsSection } from './settings/SessionsSection.tsx';
@@ -14,6 +15,7 @@ export function SettingsPage() {
       <div className="page__grid">
         <WorkspaceSection />
         <HubTokensSection />
+        <NotificationsSection />
         <ApiTokensSection />
         <SessionsSection />
         <SelfTestSection />

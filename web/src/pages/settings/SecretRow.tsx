@@ -5,30 +5,34 @@ import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { useAction } from '../../hooks/useAction.ts';
 import type { SecretEntry } from '../../types.ts';
 
+/** A check of the stored secret, in words (a hub's whoami, a webhook's test delivery). */
+export interface SecretCheck {
+  ok: boolean;
+  message: string;
+  hint?: string;
+}
+
 interface Props {
   secret: SecretEntry;
   onChange: (entry: SecretEntry) => void;
   /** After a delete the list is fetched again: an environment variable may still provide the token. */
   onDeleted: () => void;
+  /** The secret's route (PUT { value } / DELETE); default `/api/secrets/<name>`. */
+  path?: string;
+  /** The check button: its label and what it calls; default the hub token check (`<path>/check`). */
+  check?: { label: string; pendingLabel: string; run: () => Promise<SecretCheck> };
+  /** What the empty field asks for. */
+  noun?: string;
 }
 
 const SOURCE_LABEL = { store: 'secret store', env: 'environment variable' } as const;
 
-/** The hub's answer to "is this token any good?" (whoami / me): the account, never the token. */
-interface TokenCheck {
-  ok: boolean;
-  account: string | null;
-  message: string;
-  hint?: string;
-}
-
 /**
- * One hub token. The input is uncontrolled: the typed value lives only in the DOM field, is read once
- * when the form is sent, and the field is cleared as soon as the request ends.
+ * One secret (a hub token, the webhook URL). The input is uncontrolled: the typed value lives only in the DOM
+ * field, is read once when the form is sent, and the field is cleared as soon as the request ends.
  */
-export function SecretRow({ secret, onChange, onDeleted }: Props) {
+export function SecretRow({ secret, onChange, onDeleted, path = apiPath('/api/secrets', secret.name), check: checkAction, noun = 'token' }: Props) {
   const form = useRef<HTMLFormElement>(null);
-  const path = apiPath('/api/secrets', secret.name);
   const inputId = `secret-input-${secret.name}`;
 
   const save = useAction(async (value: string) => {
@@ -38,9 +42,10 @@ export function SecretRow({ secret, onChange, onDeleted }: Props) {
     await api.delete(path);
     onDeleted();
   });
-  const [checked, setChecked] = useState<TokenCheck | null>(null);
+  const [checked, setChecked] = useState<SecretCheck | null>(null);
+  // The hub's answer to "is this token any good?" (whoami / me) names the account, never the token.
   const check = useAction(async () => {
-    setChecked(await api.post<TokenCheck>(`${path}/check`, {}));
+    setChecked(checkAction ? await checkAction.run() : await api.post<SecretCheck>(`${path}/check`, {}));
   });
 
   const onSubmit = (event: FormEvent<HTMLFormElement>) => {
@@ -75,7 +80,7 @@ export function SecretRow({ secret, onChange, onDeleted }: Props) {
           autoCapitalize="off"
           spellCheck={false}
           required
-          placeholder={secret.present ? 'Replace token' : 'Paste token'}
+          placeholder={secret.present ? `Replace ${noun}` : `Paste ${noun}`}
           data-testid={inputId}
         />
         <button type="submit" className="button button--small" disabled={save.pending} data-testid={`secret-save-${secret.name}`}>
@@ -83,7 +88,7 @@ export function SecretRow({ secret, onChange, onDeleted }: Props) {
         </button>
         {secret.present ? (
           <button type="button" className="button button--small button--ghost" disabled={check.pending} onClick={() => void check.run()} data-testid={`secret-check-${secret.name}`}>
-            {check.pending ? 'Checking…' : 'Check'}
+            {check.pending ? (checkAction?.pendingLabel ?? 'Checking…') : (checkAction?.label ?? 'Check')}
           </button>
         ) : null}
         {secret.source === 'store' ? (
