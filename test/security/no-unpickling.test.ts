@@ -10,8 +10,10 @@ import { describe, expect, it } from 'vitest';
 const LOADERS = /\b(pickle\.loads?|torch\.load|joblib\.load|np\.load\([^)]*allow_pickle\s*=\s*True|cPickle|dill\.loads?)\s*\(/;
 const PROCESS_APIS = /from ['"]node:child_process['"]|require\(['"]child_process['"]\)|\bprocess\.dlopen\b/;
 // core/run-program.ts is the one runner for version checks and probes (argv only, own environment, timer,
-// output cap); clamscan.ts runs ClamAV over quarantined downloads.
-const PROCESS_ALLOWED = new Set(['src/core/run-program.ts', 'src/hub/clamscan.ts']);
+// output cap); clamscan.ts runs ClamAV over quarantined downloads. The run shim's two spawners: client.ts
+// starts the shim itself (this Node, detached, no inherited environment) and engine-process.ts starts the
+// engine inside its sandbox (argv only, the spec's checked environment; test/jobs/shim-*.test.ts).
+const PROCESS_ALLOWED = new Set(['src/core/run-program.ts', 'src/hub/clamscan.ts', 'src/jobs/shim/client.ts', 'src/jobs/shim/engine-process.ts']);
 
 async function sources(): Promise<string[]> {
   const entries = await readdir('src', { recursive: true, withFileTypes: true });
