@@ -1,10 +1,13 @@
 /**
  * `lorasmith doctor`: what the studio needs from this machine — Node version, workspace permissions,
- * free disk, GPUs (nvidia-smi), python3, bubblewrap — each with a status and a fix.
+ * free disk, GPUs, python3, bubblewrap, and each training engine — each with a status and a fix. GPUs and
+ * engines come from the same detection as `lorasmith engine detect` and the Settings page (one GPU probe).
  */
-import { runProgram as run } from '../core/run-program.ts';
 import { stat, statfs } from 'node:fs/promises';
+import { runProgram, type ProgramRunner } from '../core/run-program.ts';
 import type { WorkspacePaths } from '../core/workspace.ts';
+import { detectEngines, type EngineEnv, type EngineLocationSettings, type EngineReport } from '../training/engines/detect/index.ts';
+import type { GpuProbe } from '../training/planner/probe-gpus.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -15,19 +18,14 @@ export interface DoctorCheck {
   hint?: string;
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+export interface RunDoctorParams {
+  paths: WorkspacePaths;
+  /** Where PATH, HOME and the LORASMITH_* engine variables are read; default `process.env`. */
+  env?: EngineEnv;
+  /** The engines settings section, when the workspace has one. */
+  engineSettings?: Omit<EngineLocationSettings, 'enginesDir'>;
+  run?: ProgramRunner;
 }
-
-/** Run a program with argv (never a shell), a timeout, and a small environment. */
-export type Runner = (command: string, args: string[]) => Promise<RunResult | null>;
-
-export const runProgram: Runner = async (command, args) => {
-  const result = await run({ command, args, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, timeoutMs: 10_000 });
-  return result.kind === 'exited' ? { code: result.code, stdout: result.stdout, stderr: result.stderr } : null;
-};
 
 const GiB = 1024 ** 3;
 
@@ -52,8 +50,43 @@ async function checkMode(name: string, file: string, expected: number, kind: 'fo
   }
 }
 
-export async function runDoctor(params: { paths: WorkspacePaths; run?: Runner }): Promise<DoctorCheck[]> {
+/** `program --version` with argv only and a small environment; its first line, or null when it did not run. */
+async function versionOf(run: ProgramRunner, env: EngineEnv, command: string): Promise<string | null> {
+  const result = await run({ command, args: ['--version'], env: { PATH: env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, timeoutMs: 10_000, maxOutputBytes: 16 * 1024 });
+  if (result.kind !== 'exited' || result.code !== 0) return null;
+  return (result.stdout || result.stderr).trim().split('\n')[0] ?? '';
+}
+
+function gpuCheck(gpus: GpuProbe): DoctorCheck {
+  switch (gpus.mode) {
+    case 'gpu':
+      return { name: 'gpu', status: 'ok', detail: gpus.gpus.map((gpu) => `#${gpu.index} ${gpu.name} (${gpu.memoryFreeMiB} of ${gpu.memoryTotalMiB} MiB free, driver ${gpu.driverVersion})`).join('; ') };
+    case 'cpu':
+      return { name: 'gpu', status: 'warn', detail: gpus.reason, hint: 'Training needs a CUDA GPU; datasets, tagging and inspection work without one.' };
+    case 'unknown':
+      return { name: 'gpu', status: 'fail', detail: gpus.reason, hint: 'Fix the NVIDIA driver until `nvidia-smi` answers; runs need --allow-unknown-gpu meanwhile.' };
+  }
+}
+
+function engineCheck(status: EngineReport): DoctorCheck {
+  const label = status.engine === 'kohya' ? 'kohya sd-scripts' : 'FluxFlow';
+  const facts = [
+    status.commit === null ? null : `commit ${status.commit.slice(0, 12)}`,
+    status.packageVersion === null ? null : `fluxflow-training ${status.packageVersion}`,
+    status.pythonVersion === null ? null : `Python ${status.pythonVersion}`,
+    status.torch === null ? null : `torch ${status.torch.version} (${status.torch.cuda === null ? 'CPU' : `CUDA ${status.torch.cuda}`})`,
+  ].filter((fact) => fact !== null);
+  const where = status.root ?? status.python;
+  if (!status.installed) {
+    return { name: status.engine, status: 'warn', detail: `${label} is not installed (${where})`, hint: status.problems[0] ?? `Run \`lorasmith engine install ${status.engine}\`.` };
+  }
+  const detail = `${label} at ${where}: ${facts.join(', ')}`;
+  return status.problems.length === 0 ? { name: status.engine, status: 'ok', detail } : { name: status.engine, status: 'warn', detail, hint: status.problems.join(' ') };
+}
+
+export async function runDoctor(params: RunDoctorParams): Promise<DoctorCheck[]> {
   const run = params.run ?? runProgram;
+  const env = params.env ?? process.env;
   const checks: DoctorCheck[] = [checkNode()];
   checks.push(await checkMode('workspace', params.paths.home, 0o700, 'folder'));
   checks.push(await checkMode('api-secret', params.paths.apiSecret, 0o600, 'file'));
@@ -71,30 +104,22 @@ export async function runDoctor(params: { paths: WorkspacePaths; run?: Runner })
     checks.push({ name: 'disk', status: 'warn', detail: 'free space unknown' });
   }
 
-  const gpus = await run('nvidia-smi', ['--query-gpu=index,name,memory.total,memory.free', '--format=csv,noheader,nounits']);
-  if (gpus === null || gpus.code !== 0) {
-    checks.push({ name: 'gpu', status: 'warn', detail: 'no NVIDIA GPU found (nvidia-smi not available)', hint: 'Training needs a CUDA GPU; datasets, tagging and inspection work without one.' });
-  } else {
-    const lines = gpus.stdout.trim().split('\n').filter((line) => line.trim() !== '');
-    const described = lines.map((line) => {
-      const [index, name, total, free] = line.split(',').map((part) => part.trim());
-      return `#${index} ${name} (${free} of ${total} MiB free)`;
-    });
-    checks.push({ name: 'gpu', status: 'ok', detail: described.join('; ') });
-  }
+  const engines = await detectEngines({ env, enginesDir: params.paths.areas.engines, run, ...(params.engineSettings === undefined ? {} : { settings: params.engineSettings }) });
+  checks.push(gpuCheck(engines.gpus));
 
-  const python = await run('python3', ['--version']);
+  const python = await versionOf(run, env, 'python3');
   checks.push(
-    python !== null && python.code === 0
-      ? { name: 'python3', status: 'ok', detail: (python.stdout || python.stderr).trim() }
+    python !== null
+      ? { name: 'python3', status: 'ok', detail: python }
       : { name: 'python3', status: 'warn', detail: 'python3 not found', hint: 'The training engines need Python 3.10+; `lorasmith engine install` sets up their venvs.' },
   );
 
-  const bwrap = await run('bwrap', ['--version']);
+  const bwrap = await versionOf(run, env, 'bwrap');
   checks.push(
-    bwrap !== null && bwrap.code === 0
-      ? { name: 'bubblewrap', status: 'ok', detail: bwrap.stdout.trim() }
+    bwrap !== null
+      ? { name: 'bubblewrap', status: 'ok', detail: bwrap }
       : { name: 'bubblewrap', status: 'warn', detail: 'bwrap not found: training runs cannot be sandboxed', hint: 'Install it: sudo apt-get install -y bubblewrap' },
   );
+  checks.push(...engines.engines.map(engineCheck));
   return checks;
 }

@@ -54,7 +54,7 @@ describe('contract', () => {
   it('--help lists the verbs and exits 0; each verb has its own help', () => {
     const help = run(['--help']);
     expect(help.code).toBe(0);
-    for (const verb of ['serve', 'pair', 'token', 'login', 'doctor', 'tasks', 'selftest']) expect(help.stdout).toContain(verb);
+    for (const verb of ['serve', 'pair', 'token', 'login', 'doctor', 'engine', 'tasks', 'selftest']) expect(help.stdout).toContain(verb);
     const serveHelp = run(['serve', '--help']);
     expect(serveHelp.code).toBe(0);
     expect(serveHelp.stdout).toContain('--expose');
@@ -93,7 +93,9 @@ describe('contract', () => {
   it('doctor reports each check as JSON', () => {
     const result = run(['doctor', '--json']);
     const report = JSON.parse(result.stdout) as { ok: boolean; checks: Array<{ name: string; status: string }> };
-    expect(report.checks.map((c) => c.name)).toEqual(['node', 'workspace', 'api-secret', 'secret store', 'disk', 'gpu', 'python3', 'bubblewrap']);
+    expect(report.checks.map((c) => c.name)).toEqual(['node', 'workspace', 'api-secret', 'secret store', 'disk', 'gpu', 'python3', 'bubblewrap', 'kohya', 'fluxflow']);
+    // The engines as `engine detect` sees them: nothing installed in a fresh workspace, with the fix.
+    expect(report.checks.find((c) => c.name === 'kohya')).toMatchObject({ status: 'warn', hint: expect.stringContaining('lorasmith engine install kohya') });
     expect(report.checks.find((c) => c.name === 'node')?.status).toBe('ok');
     expect(result.code).toBe(report.ok ? 0 : 1);
   });

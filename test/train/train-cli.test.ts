@@ -1,15 +1,12 @@
 /**
  * `lorasmith train CONFIG --dry-run [--json]` on a real workspace: a checkpoint imported through the library, a
- * dataset on disk, an HF token in the secret store. The verb runs in-process (it is not registered in main.ts
- * yet), with errors reported exactly as main() reports them.
+ * dataset on disk, an HF token in the secret store. The verb runs in-process, with errors reported exactly as
+ * main() reports them. The plan's GPU, time and disk parts: train-plan.test.ts; imported configs: train-import.test.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reportError, type CliIO } from '../../src/cli/io.ts';
-import { trainVerb } from '../../src/cli/verbs/train.ts';
-import { HF_CANARY, makeTrainWorkspace, runToml, type TrainWorkspace } from './train-workspace.ts';
+import { HF_CANARY, makeTrainWorkspace, runToml, train, type TrainWorkspace } from './train-workspace.ts';
 
 let ws: TrainWorkspace;
 
@@ -17,30 +14,7 @@ beforeAll(async () => {
   ws = await makeTrainWorkspace();
 }, 120_000);
 
-async function train(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        append(chunk.toString('utf8'));
-        callback();
-      },
-    });
-  const io: CliIO = {
-    stdout: sink((text) => (stdout += text)),
-    stderr: sink((text) => (stderr += text)),
-    stdin: new PassThrough(),
-    env: { LORASMITH_HOME: ws.home, LORASMITH_LOG_LEVEL: 'warn', HF_TOKEN: HF_CANARY, ...env },
-  };
-  let code: number;
-  try {
-    code = await trainVerb.run(args, io);
-  } catch (error) {
-    code = reportError(io, args.includes('--json'), error);
-  }
-  return { code, stdout, stderr };
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => train(ws, args, env);
 
 async function configFile(name: string, text: string): Promise<string> {
   const file = path.join(ws.files, name);
@@ -62,7 +36,7 @@ interface DryRunJson {
 describe('train --dry-run --json', () => {
   it('prints the launch of a valid run: DESIGN §4 argv, run.toml and dataset.toml under <run>, placeholders for a missing engine', async () => {
     const file = await configFile('run.toml', runToml({ base: ws.checkpointId }));
-    const result = await train([file, '--dry-run', '--json']);
+    const result = await run([file, '--dry-run', '--json']);
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout) as DryRunJson;
     expect(Object.keys(out)).toEqual(['engine', 'argv', 'env', 'cwd', 'files', 'sandbox', 'plan', 'issues']);
@@ -117,14 +91,14 @@ describe('train --dry-run --json', () => {
       saving: { saveState: true },
       sampling: { prompts: [{ prompt: `sks dog ${HF_CANARY}`, seed: 1 }], everyNEpochs: 1 },
     }));
-    const result = await train([file, '--dry-run', '--json']);
+    const result = await run([file, '--dry-run', '--json']);
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain(HF_CANARY);
     expect(result.stdout).not.toContain('CanaryTrainDryRun');
     const out = JSON.parse(result.stdout) as DryRunJson;
     expect(Object.keys(out.env)).not.toContain('HF_TOKEN');
     expect(Object.keys(out.files)).toContain('<run>/sample-prompts.txt');
-    const human = await train([file, '--dry-run']);
+    const human = await run([file, '--dry-run']);
     expect(human.code).toBe(0);
     expect(human.stdout).not.toContain('CanaryTrainDryRun');
   });
@@ -135,7 +109,7 @@ describe('train --dry-run --json', () => {
     await mkdir(path.join(engine, 'venv', 'bin'), { recursive: true });
     await writeFile(path.join(engine, 'venv', 'bin', 'python'), '');
     const file = await configFile('run.toml', runToml({ base: ws.checkpointId }));
-    const result = await train([file, '--dry-run', '--json'], { LORASMITH_KOHYA_ROOT: path.join(engine, 'sd-scripts'), LORASMITH_KOHYA_PYTHON: path.join(engine, 'venv', 'bin', 'python') });
+    const result = await run([file, '--dry-run', '--json'], { LORASMITH_KOHYA_ROOT: path.join(engine, 'sd-scripts'), LORASMITH_KOHYA_PYTHON: path.join(engine, 'venv', 'bin', 'python') });
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout) as DryRunJson;
     expect(out.argv[0]).toBe(path.join(engine, 'venv', 'bin', 'python'));
@@ -146,7 +120,7 @@ describe('train --dry-run --json', () => {
 
   it('continues from a library LoRA (network_weights bound read-only)', async () => {
     const file = await configFile('continue.toml', runToml({ base: ws.checkpointId, extra: `\n[network]\ninitialWeights = "${ws.loraId}"\n` }));
-    const result = await train([file, '--dry-run', '--json']);
+    const result = await run([file, '--dry-run', '--json']);
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout) as DryRunJson;
     expect(out.files['<run>/run.toml']).toMatch(/network_weights = ".*models.*"/);
@@ -162,7 +136,7 @@ describe('train --dry-run --json', () => {
       ['shape.toml', runToml({ base: ws.checkpointId, extra: '\n[network]\ndim = 0\n' }), 'schema'],
     ];
     for (const [name, text, code] of cases) {
-      const result = await train([await configFile(name, text), '--dry-run', '--json']);
+      const result = await run([await configFile(name, text), '--dry-run', '--json']);
       expect(result.code, name).toBe(1);
       const out = JSON.parse(result.stdout) as { issues: Array<{ code: string; severity: string }> };
       expect(Object.keys(out), name).toEqual(['issues']);
@@ -172,7 +146,7 @@ describe('train --dry-run --json', () => {
       'subset.json',
       JSON.stringify({ schema: 'lorasmith/run@1', kind: 'kohya', family: 'sd1', model: { base: ws.checkpointId }, datasets: [{ dataset: 'dogs', subsets: [{ name: 'cats' }] }], resolution: { width: 512, height: 512 } }),
     );
-    const result = await train([unknownSubset, '--dry-run', '--json']);
+    const result = await run([unknownSubset, '--dry-run', '--json']);
     expect(result.code).toBe(1);
     expect((JSON.parse(result.stdout) as { issues: Array<{ code: string; path: string }> }).issues).toContainEqual(expect.objectContaining({ code: 'run-subset-missing', path: 'datasets[0].subsets[0].name' }));
   });
@@ -189,7 +163,7 @@ describe('train --dry-run --json', () => {
         resolution: { width: 512, height: 512 },
       }),
     );
-    const result = await train([file, '--dry-run', '--json']);
+    const result = await run([file, '--dry-run', '--json']);
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout) as DryRunJson;
     expect(out.plan.datasets[0]?.subsets.map((subset) => [subset.name, subset.numRepeats])).toEqual([['dog', 3]]);
@@ -197,43 +171,57 @@ describe('train --dry-run --json', () => {
   });
 });
 
-describe('train: everything but a dry run of our schema is refused with exit 2', () => {
-  it('without --dry-run: launching needs the jobs module', async () => {
+describe('train: launching, unknown formats and unreadable files are refused with exit 2', () => {
+  it('without --dry-run the run is queued as a job, which refuses to start when the engine is not installed', async () => {
     const file = await configFile('run.toml', runToml({ base: ws.checkpointId }));
-    const result = await train([file, '--json']);
+    const result = await run([file, '--json']);
     expect(result.code).toBe(2);
-    expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'train-launch-unavailable', message: expect.stringContaining('jobs module') } });
-    const human = await train([file]);
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'engine-not-installed' } });
+    const human = await run([file]);
     expect(human.code).toBe(2);
-    expect(human.stderr).toContain('jobs module');
+    expect(human.stderr).toContain('cannot start');
   });
 
-  it('other formats and foreign configs: config import arrives separately', async () => {
+  it('a file that is no config, or an unknown format, is refused with the hint to name it', async () => {
     const yaml = await configFile('run.yaml', 'a: 1\n');
-    const kohya = await configFile('kohya.toml', 'pretrained_model_name_or_path = "/m.safetensors"\nnetwork_dim = 16\n');
-    for (const file of [yaml, kohya]) {
-      const result = await train([file, '--dry-run', '--json']);
-      expect(result.code).toBe(2);
-      expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'config-import-unavailable', message: expect.stringContaining('config import') } });
-    }
+    const result = await run([yaml, '--dry-run', '--json']);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'config-unreadable' } });
+    const unknown = await configFile('unknown.toml', 'colour = "blue"\n');
+    const other = await run([unknown, '--dry-run', '--json']);
+    expect(other.code).toBe(2);
+    expect(JSON.parse(other.stdout)).toMatchObject({ error: { code: 'format-unknown', hint: expect.stringContaining('--from kohya|kohya-gui|let|ktiseos') } });
+    expect((await run([unknown, '--from', 'yaml', '--dry-run'])).code).toBe(2);
   });
 
   it('usage and unreadable files', async () => {
-    expect((await train(['--dry-run'])).code).toBe(2);
-    expect((await train([path.join(ws.files, 'absent.toml'), '--dry-run', '--json'])).code).toBe(2);
+    expect((await run(['--dry-run'])).code).toBe(2);
+    expect((await run([path.join(ws.files, 'absent.toml'), '--dry-run', '--json'])).code).toBe(2);
     const broken = await configFile('broken.toml', 'schema = "lorasmith/run@1"\nkind = \n');
-    const result = await train([broken, '--dry-run', '--json']);
+    const result = await run([broken, '--dry-run', '--json']);
     expect(result.code).toBe(2);
     expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'config-unreadable' } });
   });
 
   it('human output shows the launch and says nothing was launched', async () => {
     const file = await configFile('run.toml', runToml({ base: ws.checkpointId }));
-    const result = await train([file, '--dry-run']);
+    const result = await run([file, '--dry-run']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('nothing was launched');
     expect(result.stdout).toContain('kohya sd-scripts is not installed');
     expect(result.stdout).toContain('--- <run>/run.toml');
     expect(result.stdout).toContain('--- <run>/dataset.toml');
+  });
+
+  it('a FluxFlow run shows fluxflow-train, its pipeline steps and the pipeline YAML', async () => {
+    const file = await configFile(
+      'fluxflow.toml',
+      ['schema = "lorasmith/run@1"', 'kind = "fluxflow"', '[data]', 'dataset = "dogs"', '[[pipeline.steps]]', 'name = "vae"', 'nEpochs = 1', 'trainVae = true', '[pipeline.steps.optimizers.vae]', 'type = "AdamW"', 'lr = 1e-5', ''].join('\n'),
+    );
+    const result = await run([file, '--dry-run']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('engine   fluxflow-train (pipeline mode)');
+    expect(result.stdout).toMatch(/pipeline\n  vae  1 epoch  on dogs  \(train_vae\)/);
+    expect(result.stdout).toContain('--- <run>/pipeline.yaml');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * /api/train/* on a fastify instance built like app.ts builds it (zod validator and serializer, the studio's
- * error handler), over a real Studio. app.ts does not register trainRoutes yet, so the test registers them itself;
- * auth and origin guards are app.ts's and are not exercised here.
+ * error handler), over a real Studio. The test registers the routes on a bare instance: auth and origin guards
+ * are app.ts's and are not exercised here.
  */
 import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -107,21 +107,56 @@ describe('POST /api/train/dry-run', () => {
     expect(body.dryRun.plan.outputFile).toBe('<run>/work/output/sks-dog.safetensors');
   });
 
+  it('carries the plan: steps, time (unknown without a measured run), disk, GPU and memory; no operator inputs over HTTP', async () => {
+    const response = await app.inject({ method: 'POST', url: '/api/train/dry-run', payload: { config: run(ws.checkpointId), allowUnknownGpu: false } });
+    expect(response.statusCode).toBe(200);
+    const plan = response.json<{ dryRun: { plan: Record<string, unknown> & { steps: { total: number }; time: { basis: string; seconds: null }; disk: { bytes: number }; gpu: { mode: string }; vram: { estimateGb: number }; inputs: unknown[] } } }>().dryRun.plan;
+    expect(plan.steps.total).toBe(320);
+    expect(plan.time).toMatchObject({ basis: 'unknown', seconds: null });
+    expect(plan.disk.bytes).toBeGreaterThan(0);
+    expect(['gpu', 'cpu', 'unknown']).toContain(plan.gpu.mode);
+    expect(plan.vram.estimateGb).toBeGreaterThan(0);
+    expect(plan.inputs).toEqual([]);
+  });
+
+  it('takes library ids and dataset names only: a path, or a CLI placeholder, is never resolved', async () => {
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [run('/etc/lorasmith/model.safetensors'), 'model.base', 'schema'],
+      [run('../models/x.safetensors'), 'model.base', 'schema'],
+      [run(ws.checkpointId, { datasets: [{ dataset: '/home/me/train' }] }), 'datasets[0].dataset', 'schema'],
+      [run('operator:model.base'), 'model.base', 'model-missing'],
+      [run(ws.checkpointId, { network: { initialWeights: 'C:\\loras\\old.safetensors' } }), 'network.initialWeights', 'schema'],
+    ];
+    for (const [config, field, code] of cases) {
+      const body = (await app.inject({ method: 'POST', url: '/api/train/dry-run', payload: { config } })).json<{ issues: Array<{ code: string; path: string }>; dryRun: unknown }>();
+      expect(body.dryRun, field).toBeNull();
+      expect(body.issues, field).toContainEqual(expect.objectContaining({ code, path: field }));
+    }
+    const extra = await app.inject({ method: 'POST', url: '/api/train/dry-run', payload: { config: run(ws.checkpointId), operator: { models: {} } } });
+    expect(extra.statusCode).toBe(400);
+  });
+
   it('dryRun is null when the run has errors, with the issues saying why', async () => {
     const body = (await app.inject({ method: 'POST', url: '/api/train/dry-run', payload: { config: run(ws.loraId) } })).json<{ issues: Array<{ code: string }>; dryRun: unknown }>();
     expect(body.dryRun).toBeNull();
     expect(body.issues.map((found) => found.code)).toContain('model-kind-mismatch');
   });
 
-  it('a FluxFlow run validates but has no dry run yet', async () => {
+  it('a FluxFlow run gets its own launch: fluxflow-train with a pipeline YAML that always has a top-level data:', async () => {
     const config = {
       schema: 'lorasmith/run@1',
       kind: 'fluxflow',
       data: { dataset: 'dogs' },
       pipeline: { steps: [{ name: 'vae', nEpochs: 1, trainVae: true, optimizers: { vae: { type: 'AdamW', lr: 1e-5 } } }] },
     };
-    const body = (await app.inject({ method: 'POST', url: '/api/train/dry-run', payload: { config } })).json<{ issues: Array<{ code: string }>; dryRun: unknown }>();
-    expect(body.dryRun).toBeNull();
-    expect(body.issues.map((found) => found.code)).toContain('engine-not-available');
+    const answer = await app.inject({ method: 'POST', url: '/api/train/dry-run', payload: { config } });
+    expect(answer.statusCode).toBe(200);
+    const body = answer.json<{ issues: Array<{ code: string; severity: string }>; dryRun: { engine: string; argv: string[]; files: Record<string, string>; plan: { steps: Array<{ name: string }>; output: { family: string } } } | null }>();
+    expect(body.issues.filter((found) => found.severity === 'error')).toEqual([]);
+    expect(body.dryRun?.engine).toBe('fluxflow');
+    expect(body.dryRun?.argv.slice(1, 4)).toEqual(['-E', '-s', '-u']);
+    expect(body.dryRun?.argv.slice(-2)).toEqual(['--config', '<run>/pipeline.yaml']);
+    expect(body.dryRun?.files['<run>/pipeline.yaml']).toMatch(/^data:/m);
+    expect(body.dryRun?.plan).toMatchObject({ steps: [{ name: 'vae' }], output: { family: 'fluxflow' } });
   });
 });

@@ -4,8 +4,12 @@
  * in the secret store.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { reportError, type CliIO } from '../../src/cli/io.ts';
+import { trainVerb } from '../../src/cli/verbs/train.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { buildSafetensors, type FixtureTensor } from '../../src/formats/safetensors/testing.ts';
 import { openStudio } from '../../src/studio/studio.ts';
@@ -105,4 +109,45 @@ height = 512
 saveState = true
 everyNEpochs = 1
 ${params.extra ?? ''}`;
+}
+
+/**
+ * `lorasmith train ARGS` in-process, with errors reported exactly as main() reports them. `env` is the whole
+ * environment the verb sees besides the workspace (PATH decides which nvidia-smi the GPU probe finds).
+ */
+export async function train(ws: Pick<TrainWorkspace, 'home'>, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        append(chunk.toString('utf8'));
+        callback();
+      },
+    });
+  const io: CliIO = {
+    stdout: sink((text) => (stdout += text)),
+    stderr: sink((text) => (stderr += text)),
+    stdin: new PassThrough(),
+    env: { LORASMITH_HOME: ws.home, LORASMITH_LOG_LEVEL: 'warn', HF_TOKEN: HF_CANARY, ...env },
+  };
+  let code: number;
+  try {
+    code = await trainVerb.run(args, io);
+  } catch (error) {
+    code = reportError(io, args.includes('--json'), error);
+  }
+  return { code, stdout, stderr };
+}
+
+/**
+ * A folder holding only a fake `nvidia-smi`: a Node script (no shell) that prints `stdout` and exits with
+ * `exitCode`. Used as the whole PATH of a dry run, so the GPU probe meets exactly this program.
+ */
+export async function fakeNvidiaSmi(params: { stdout?: string; stderr?: string; exitCode?: number }): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'lorasmith-smi-'));
+  const body = `process.stdout.write(${JSON.stringify(params.stdout ?? '')}); process.stderr.write(${JSON.stringify(params.stderr ?? '')}); process.exitCode = ${params.exitCode ?? 0};`;
+  await writeFile(path.join(dir, 'nvidia-smi'), `#!${process.execPath}\n${body}\n`);
+  await chmod(path.join(dir, 'nvidia-smi'), 0o755);
+  return dir;
 }

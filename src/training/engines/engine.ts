@@ -104,6 +104,8 @@ export interface PrepareParams {
   runDir: string;
   /** GPUs the run claimed: `[]` is CPU mode. */
   gpus: string[];
+  /** Absolute `runs/<parent>` when this job resumes another (DESIGN.md §5: resume is a new job linked to its parent). */
+  resumeFrom?: string;
 }
 
 export interface TrainingEngine {

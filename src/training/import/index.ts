@@ -6,6 +6,7 @@ export { importKohyaGuiJson } from './kohya-gui-json.ts';
 export { importKohyaToml, type KohyaTomlOptions } from './kohya-toml.ts';
 export { importKtiseosPreset, splitKtiseosOptimizerArgs } from './ktiseos.ts';
 export { importLetToml } from './let-toml.ts';
+export { convertOperatorInputs, prepareOperatorInputs, type OperatorInput, type OperatorInputUse, type OperatorRun, type PrepareOperatorInputsParams } from './operator-inputs.ts';
 export { substituteOperatorPaths, type OperatorChoice } from './substitute.ts';
 export {
   IMPORT_FORMATS,

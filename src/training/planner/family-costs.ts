@@ -35,10 +35,6 @@ export interface FamilyCost {
   loraPerRankConv: number;
   /** Activation memory in GiB per megapixel per image, with and without gradient checkpointing. */
   activationGiBPerMp: { checkpointing: number; full: number };
-  /** The family's usual training side in pixels; the default speed below is for that side² at batch 1. */
-  referenceSide: number;
-  /** A conservative steps-per-second default (batch 1, reference side², gradient checkpointing on), for a machine with no history. */
-  defaultItPerSecond: number;
   /** Model loading and set-up before the first step, seconds (conservative). */
   startupSeconds: number;
   /** Latent channels of the VAE (disk size of cached latents). */
@@ -65,8 +61,6 @@ export const FAMILY_COSTS: Readonly<Record<KohyaFamily, FamilyCost>> = {
     loraPerRankTextEncoders: CLIP_L_PER_RANK,
     loraPerRankConv: 600_000,
     activationGiBPerMp: { checkpointing: 3.5, full: 14 },
-    referenceSide: 512,
-    defaultItPerSecond: 1.5,
     startupSeconds: 60,
     latentChannels: 4,
     teOutputBytes: 0,
@@ -80,8 +74,6 @@ export const FAMILY_COSTS: Readonly<Record<KohyaFamily, FamilyCost>> = {
     loraPerRankTextEncoders: OPENCLIP_H_PER_RANK,
     loraPerRankConv: 600_000,
     activationGiBPerMp: { checkpointing: 3.5, full: 14 },
-    referenceSide: 768,
-    defaultItPerSecond: 1.0,
     startupSeconds: 60,
     latentChannels: 4,
     teOutputBytes: 0,
@@ -95,8 +87,6 @@ export const FAMILY_COSTS: Readonly<Record<KohyaFamily, FamilyCost>> = {
     loraPerRankTextEncoders: CLIP_L_PER_RANK + CLIP_G_PER_RANK,
     loraPerRankConv: 1_500_000,
     activationGiBPerMp: { checkpointing: 1.5, full: 14 },
-    referenceSide: 1024,
-    defaultItPerSecond: 0.7,
     startupSeconds: 120,
     latentChannels: 4,
     teOutputBytes: (77 * 2048 + 1280) * 4,
@@ -113,8 +103,6 @@ export const FAMILY_COSTS: Readonly<Record<KohyaFamily, FamilyCost>> = {
     loraPerRankTextEncoders: CLIP_L_PER_RANK + CLIP_G_PER_RANK,
     loraPerRankConv: 0,
     activationGiBPerMp: { checkpointing: 1.5, full: 12 },
-    referenceSide: 1024,
-    defaultItPerSecond: 0.5,
     startupSeconds: 180,
     latentChannels: 16,
     teOutputBytes: (77 * 2048 + 256 * 4096 + 2048) * 4,
@@ -128,8 +116,6 @@ export const FAMILY_COSTS: Readonly<Record<KohyaFamily, FamilyCost>> = {
     loraPerRankTextEncoders: CLIP_L_PER_RANK,
     loraPerRankConv: 0,
     activationGiBPerMp: { checkpointing: 2.5, full: 12 },
-    referenceSide: 1024,
-    defaultItPerSecond: 0.25,
     startupSeconds: 240,
     latentChannels: 16,
     teOutputBytes: (512 * 4096 + 768 + 512) * 4,
@@ -143,8 +129,6 @@ export const FAMILY_COSTS: Readonly<Record<KohyaFamily, FamilyCost>> = {
     loraPerRankTextEncoders: 0,
     loraPerRankConv: 0,
     activationGiBPerMp: { checkpointing: 2.5, full: 12 },
-    referenceSide: 1024,
-    defaultItPerSecond: 0.3,
     startupSeconds: 240,
     latentChannels: 16,
     teOutputBytes: (512 * 4096 + 512) * 4,
@@ -158,8 +142,6 @@ export const FAMILY_COSTS: Readonly<Record<KohyaFamily, FamilyCost>> = {
     loraPerRankTextEncoders: 0,
     loraPerRankConv: 0,
     activationGiBPerMp: { checkpointing: 2, full: 12 },
-    referenceSide: 1024,
-    defaultItPerSecond: 0.4,
     startupSeconds: 180,
     latentChannels: 16,
     teOutputBytes: 256 * 2304 * 4,

@@ -15,7 +15,10 @@ export {
   type RunPlan,
   type TimeEstimate,
 } from './plan-run.ts';
+export { readPlanDatasets } from './plan-datasets.ts';
+export { freeDiskBytes, planIssues, type PlanIssueOptions } from './plan-issues.ts';
 export { NVIDIA_SMI_ARGS, parseNvidiaSmi, probeGpus, type GpuDevice, type GpuProbe, type ProbeGpusParams } from './probe-gpus.ts';
+export { MAX_SPEED_SAMPLES, SPEED_HISTORY_FILE, readPlanHistory, recordItPerSecond, speedHistoryFile, type RecordedSample } from './speed-history.ts';
 export { runProgram, type ProgramRequest, type ProgramResult, type ProgramRunner } from '../../core/run-program.ts';
 export {
   DEFAULT_VRAM_MARGIN,

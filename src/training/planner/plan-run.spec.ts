@@ -60,23 +60,40 @@ describe('planRun', () => {
   });
 
   it('a multi-GPU run shards the steps across processes and is judged on every device', () => {
-    const plan = planRun({ config: fixtureRun(), datasets: fixture, model: { family: 'sdxl' }, gpus: twoGpus, gpuIndices: [0, 1] });
+    const history = { itPerSecond: [{ family: 'sdxl' as const, width: 1024, height: 1024, batchSize: 1, itPerSecond: 1.2 }] };
+    const plan = planRun({ config: fixtureRun(), datasets: fixture, model: { family: 'sdxl' }, gpus: twoGpus, gpuIndices: [0, 1], history });
     expect(plan.numProcesses).toBe(2);
     expect(plan.steps.stepsPerEpoch).toBe(2);
     expect(plan.totalSteps).toBe(6);
     expect(plan.vram.freeGb).toBe(21.5);
-    const one = planRun({ config: fixtureRun(), datasets: fixture, model: { family: 'sdxl' }, gpus: twoGpus });
+    const one = planRun({ config: fixtureRun(), datasets: fixture, model: { family: 'sdxl' }, gpus: twoGpus, history });
     expect(plan.time.itPerSecond).toBe(one.time.itPerSecond);
-    expect(plan.time.seconds - plan.time.startupSeconds - plan.time.cachingSeconds).toBeCloseTo((one.time.seconds - one.time.startupSeconds - one.time.cachingSeconds) / 2, -1);
+    const training = (time: typeof plan.time): number => (time.seconds ?? Number.NaN) - time.startupSeconds - time.cachingSeconds;
+    expect(training(plan.time)).toBeCloseTo(training(one.time) / 2, -1);
   });
 
-  it('without history, the time is a conservative per-family default, said so', () => {
-    const plan = planRun({ config: fixtureRun(), datasets: fixture, model: { family: 'sdxl' }, gpus: twoGpus });
-    expect(plan.time.basis).toBe('default');
-    expect(plan.time.note).toMatch(/conservative default of 0\.7 it\/s/);
-    // 0.7 it/s at 1024², batch 1 → 4 images per step → 0.175 it/s; 12 steps ≈ 69 s, plus start-up and caching.
-    expect(plan.time.itPerSecond).toBeCloseTo(0.175, 3);
-    expect(plan.time.seconds).toBe(Math.round(12 / 0.175 + 120 + plan.time.cachingSeconds));
+  it('without a measured run of the family on this machine, the time is unknown and said so', () => {
+    const other = { itPerSecond: [{ family: 'flux1' as const, width: 1024, height: 1024, batchSize: 1, itPerSecond: 0.4 }] };
+    for (const history of [undefined, other]) {
+      const plan = planRun({ config: fixtureRun(), datasets: fixture, model: { family: 'sdxl' }, gpus: twoGpus, ...(history === undefined ? {} : { history }) });
+      expect(plan.time).toMatchObject({ basis: 'unknown', seconds: null, itPerSecond: null });
+      expect(plan.time.note).toMatch(/^Unknown: no SDXL run has been measured on this machine yet/);
+      // Caching and start-up are still worth showing: they do not depend on the step rate.
+      expect(plan.time.cachingSeconds).toBeGreaterThan(0);
+    }
+  });
+
+  it('prefers a measurement taken on the GPU the run will use', () => {
+    const history = {
+      itPerSecond: [
+        { family: 'sdxl' as const, width: 1024, height: 1024, batchSize: 2, gradientAccumulationSteps: 2, itPerSecond: 0.5, gpuName: 'NVIDIA RTX 3060' },
+        { family: 'sdxl' as const, width: 512, height: 512, batchSize: 1, itPerSecond: 8, gpuName: 'NVIDIA RTX 4090' },
+      ],
+    };
+    const plan = planRun({ config: fixtureRun(), datasets: fixture, model: { family: 'sdxl' }, gpus: twoGpus, history });
+    // 8 it/s at 0.26 MP per step; this run moves 4 × 1.05 MP per step, 16 × as many pixels: 0.5 it/s.
+    expect(plan.time.itPerSecond).toBe(0.5);
+    expect(plan.time.note).toContain('on NVIDIA RTX 4090');
   });
 
   it('with history of this family, the time scales the measured rate', () => {

@@ -4,7 +4,7 @@
  * GPU-memory verdict with concrete fixes (GPU-R03). Pure: image sizes, history and the GPU probe come in.
  */
 import { countSteps, type ImageSize, type StepsPlan } from '../../datasets/buckets/index.ts';
-import { isKohyaFamily, type KohyaFamily, type KohyaRunConfig } from '../schema/index.ts';
+import { isKohyaFamily, type KohyaFamily, type KohyaRunConfig, type RunFamily } from '../schema/index.ts';
 import { LorasmithError } from '../../core/errors.ts';
 import { FAMILY_COSTS } from './family-costs.ts';
 import type { GpuProbe } from './probe-gpus.ts';
@@ -32,6 +32,8 @@ export interface ItPerSecondSample {
   gradientAccumulationSteps?: number;
   /** Optimizer steps per second, as the progress bar reported them on this machine. */
   itPerSecond: number;
+  /** nvidia-smi's name of the GPU the run used; measurements on the GPU being planned for are preferred. */
+  gpuName?: string;
 }
 
 export interface PlanHistory {
@@ -42,7 +44,7 @@ export interface PlanRunParams {
   config: KohyaRunConfig;
   datasets: readonly PlanDataset[];
   /** `size`: bytes of the validated base-model file (GPU-R01); it picks the variant and file precision. */
-  model: { family: KohyaFamily; size?: number };
+  model: { family: RunFamily; size?: number };
   history?: PlanHistory;
   gpus: GpuProbe;
   /** The devices the run will use (multi-GPU: one process each); default the GPU with the most free memory. */
@@ -54,10 +56,11 @@ export interface PlanRunParams {
 }
 
 export interface TimeEstimate {
-  seconds: number;
-  /** `history`: scaled from a run of this family on this machine; `default`: a conservative per-family figure. */
-  basis: 'history' | 'default';
-  itPerSecond: number;
+  /** null when this machine has no measured run of the family yet: the time is unknown, not guessed. */
+  seconds: number | null;
+  /** `history`: scaled from a run of this family on this machine; `unknown`: no such run yet. */
+  basis: 'history' | 'unknown';
+  itPerSecond: number | null;
   startupSeconds: number;
   cachingSeconds: number;
   note: string;
@@ -113,49 +116,52 @@ function stepsFor(params: PlanRunParams, numProcesses: number): StepsPlan {
 const secondsPerImageMp = (sample: ItPerSecondSample): number =>
   1 / (sample.itPerSecond * sample.batchSize * (sample.gradientAccumulationSteps ?? 1) * MP(sample.width, sample.height));
 
+/**
+ * Time from this machine's measured step rates (the jobs module records them, speed-history.ts keeps them):
+ * the measurement of the same family nearest in pixels per step, preferably on the same GPU model, scaled to
+ * this run's pixels per step. Without one the time is unknown: a made-up rate would mislead more than help.
+ */
 export function estimateTime(params: {
   inputs: VramInputs;
   gradientAccumulationSteps: number;
   totalSteps: number;
   trainImages: number;
   history?: PlanHistory;
+  /** The GPU the run will use, as nvidia-smi names it. */
+  gpuName?: string;
 }): TimeEstimate {
   const { inputs } = params;
   const cost = FAMILY_COSTS[inputs.family];
   const mp = MP(inputs.width, inputs.height);
   const imagesPerStep = inputs.batchSize * params.gradientAccumulationSteps;
-  const usable = (params.history?.itPerSecond ?? []).filter((sample) => sample.family === inputs.family && sample.itPerSecond > 0 && sample.batchSize >= 1);
-  let basis: TimeEstimate['basis'];
-  let secPerImageMp: number;
-  let note: string;
-  if (usable.length > 0) {
-    // The measurement nearest in pixels per step scales best.
-    const target = mp * imagesPerStep;
-    const nearest = usable.reduce((a, b) =>
-      Math.abs(Math.log((MP(b.width, b.height) * b.batchSize) / target)) < Math.abs(Math.log((MP(a.width, a.height) * a.batchSize) / target)) ? b : a,
-    );
-    secPerImageMp = secondsPerImageMp(nearest);
-    basis = 'history';
-    note = `Scaled from ${nearest.itPerSecond} it/s measured on this machine (${cost.variants[0]?.label ?? inputs.family}, ${nearest.width}×${nearest.height}, batch ${nearest.batchSize}).`;
-  } else {
-    const ref = MP(cost.referenceSide, cost.referenceSide);
-    let factor = 1;
-    if (!inputs.gradientCheckpointing) factor *= 0.8;
-    if (inputs.blocksToSwap !== undefined) factor *= 1 + 0.02 * inputs.blocksToSwap;
-    if (inputs.cpuOffloadCheckpointing) factor *= 1.15;
-    if (inputs.trainTextEncoders) factor *= 1.15;
-    secPerImageMp = (factor / (cost.defaultItPerSecond * ref)) ;
-    basis = 'default';
-    note = `No run of this family on this machine yet: a conservative default of ${cost.defaultItPerSecond} it/s at ${cost.referenceSide}×${cost.referenceSide}, batch 1, scaled to these settings. The first run replaces it with a measurement.`;
-  }
-  // With N processes each GPU does batch × accumulation images per step in parallel, and countSteps has
-  // already divided the steps by N: the step time is one GPU's.
-  const secondsPerStep = secPerImageMp * mp * imagesPerStep;
-  const itPerSecond = Math.round((1 / secondsPerStep) * 1000) / 1000;
   const perImageCache = cost.latentChannels === 4 ? 0.2 : 0.5;
   const cachingSeconds = Math.round(params.trainImages * ((inputs.cacheLatents ? perImageCache : 0) + (inputs.cacheTextEncoderOutputs && cost.canCacheTextEncoders ? perImageCache : 0)));
+  const family = (params.history?.itPerSecond ?? []).filter((sample) => sample.family === inputs.family && sample.itPerSecond > 0 && sample.batchSize >= 1);
+  const sameGpu = family.filter((sample) => params.gpuName !== undefined && sample.gpuName === params.gpuName);
+  const usable = sameGpu.length > 0 ? sameGpu : family;
+  const label = cost.variants[0]?.label ?? inputs.family;
+  if (usable.length === 0) {
+    return {
+      seconds: null,
+      basis: 'unknown',
+      itPerSecond: null,
+      startupSeconds: cost.startupSeconds,
+      cachingSeconds,
+      note: `Unknown: no ${label} run has been measured on this machine yet. The first run records its speed, and later plans use it.`,
+    };
+  }
+  // The measurement nearest in pixels per step scales best.
+  const target = mp * imagesPerStep;
+  const distance = (sample: ItPerSecondSample): number => Math.abs(Math.log((MP(sample.width, sample.height) * sample.batchSize * (sample.gradientAccumulationSteps ?? 1)) / target));
+  const nearest = usable.reduce((a, b) => (distance(b) < distance(a) ? b : a));
+  // With N processes each GPU does batch × accumulation images per step in parallel, and countSteps has
+  // already divided the steps by N: the step time is one GPU's.
+  const secondsPerStep = secondsPerImageMp(nearest) * mp * imagesPerStep;
+  const itPerSecond = Math.round((1 / secondsPerStep) * 1000) / 1000;
   const seconds = Math.round(params.totalSteps * secondsPerStep + cost.startupSeconds + cachingSeconds);
-  return { seconds, basis, itPerSecond, startupSeconds: cost.startupSeconds, cachingSeconds, note };
+  const where = nearest.gpuName === undefined ? '' : ` on ${nearest.gpuName}`;
+  const note = `Scaled from ${nearest.itPerSecond} it/s measured on this machine${where} (${label}, ${nearest.width}×${nearest.height}, batch ${nearest.batchSize}${(nearest.gradientAccumulationSteps ?? 1) > 1 ? ` × ${nearest.gradientAccumulationSteps} accumulation` : ''}).`;
+  return { seconds, basis: 'history', itPerSecond, startupSeconds: cost.startupSeconds, cachingSeconds, note };
 }
 
 /** How many LoRA files and state folders the saving options produce (kohya-sd-scripts.md §4). */
@@ -234,6 +240,7 @@ export function planRun(params: PlanRunParams): RunPlan {
     ...(params.margin === undefined ? {} : { margin: params.margin }),
   });
   const numProcesses = Math.max(1, vram.gpuIndices.length);
+  const gpuName = params.gpus.mode === 'gpu' ? params.gpus.gpus.find((gpu) => gpu.index === vram.gpuIndices[0])?.name : undefined;
   const steps = stepsFor(params, numProcesses);
   const trainImages = steps.datasets.reduce((sum, dataset) => sum + dataset.trainImages + dataset.regImagesUsed, 0);
   const time = estimateTime({
@@ -242,6 +249,7 @@ export function planRun(params: PlanRunParams): RunPlan {
     totalSteps: steps.maxTrainSteps,
     trainImages,
     ...(params.history === undefined ? {} : { history: params.history }),
+    ...(gpuName === undefined ? {} : { gpuName }),
   });
   const disk = estimateDisk({ config: params.config, inputs, epochs: steps.epochs, totalSteps: steps.maxTrainSteps, trainImages, sampleImageBytes: params.sampleImageBytes ?? 1_500_000 });
   return { steps, totalSteps: steps.maxTrainSteps, epochs: steps.epochs, numProcesses, time, disk, vram };

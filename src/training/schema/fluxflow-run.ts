@@ -7,7 +7,7 @@
  * which differ (§5.5); the adapter writes every value explicitly.
  */
 import { z } from 'zod';
-import { RUN_SCHEMA_ID, datasetName, libraryId, outputName, singleLine } from './fields.ts';
+import { RUN_SCHEMA_ID, datasetName, libraryId, outputName, singleLine, subsetName } from './fields.ts';
 
 /** Model parts a step may freeze; `flow` and `discriminator` pass FluxFlow's validator but are no model keys at runtime. */
 export const FLUXFLOW_COMPONENTS = ['compressor', 'expander', 'flow_processor', 'text_encoder', 'D_img'] as const;
@@ -16,11 +16,47 @@ export const FLUXFLOW_COMPONENTS = ['compressor', 'expander', 'flow_processor', 
 export const FLUXFLOW_OPTIMIZERS = ['Lion', 'AdamW', 'Adam', 'SGD', 'RMSprop'] as const;
 export const FLUXFLOW_SCHEDULERS = ['CosineAnnealingLR', 'LinearLR', 'ExponentialLR', 'ConstantLR', 'StepLR', 'ReduceLROnPlateau'] as const;
 
+/**
+ * A strict object whose refusal of an unknown key names the reason when the key is a FluxFlow setting lorasmith
+ * does not offer (`useLpips`, `webdatasetUrl`, …): PROC-R03 wants a run that would need the network refused
+ * with the reason, not with "unrecognized key". `prefix` is where this object sits in FluxFlow's YAML.
+ */
+function refusingDeadKeys(prefix: string): { error: (issue: z.core.$ZodRawIssue) => string | undefined } {
+  return {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      return issue.keys
+        .map((key) => {
+          const reason = deadFieldReason(prefix, key);
+          return reason === undefined ? `Unrecognized key: ${JSON.stringify(key)}` : `${JSON.stringify(key)} is not offered: ${reason}`;
+        })
+        .join('; ');
+    },
+  };
+}
+
+/** The reason a key (ours in camelCase, or FluxFlow's own) at `prefix` is not offered; undefined for a plain typo. */
+export function deadFieldReason(prefix: string, key: string): string | undefined {
+  const snake = key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  for (const dead of FLUXFLOW_DEAD_FIELDS) {
+    for (const field of dead.field.split(', ')) {
+      // `…type: webdataset` and `…metric (other than …)` refuse values, not keys.
+      if (/[:(]/.test(field) || !field.startsWith(prefix)) continue;
+      const rest = field.slice(prefix.length);
+      const [head, ...tail] = rest.split('.');
+      // A whole dead section (`optimization`) counts only as the direct parent of a dead key.
+      const matches = head === snake ? tail.length <= 1 : tail.length === 0 && head?.endsWith('*') === true && snake.startsWith(head.slice(0, -1));
+      if (matches) return dead.reason;
+    }
+  }
+  return undefined;
+}
+
 const lr = z.number().min(0).max(1);
 const beta = z.number().min(0).max(0.99999);
 
 const optimizerSchema = z
-  .object({
+  .strictObject({
     type: z.enum(FLUXFLOW_OPTIMIZERS).describe('Optimiser class.'),
     lr: lr.describe('Learning rate of this component.'),
     betas: z.tuple([beta, beta]).optional().describe('β1 and β2 for Lion, Adam and AdamW.'),
@@ -31,12 +67,11 @@ const optimizerSchema = z
     centered: z.boolean().optional().describe('Centred RMSprop.'),
     amsgrad: z.boolean().optional().describe('AMSGrad variant (Adam, AdamW).'),
     decoupledWeightDecay: z.boolean().optional().describe('Decoupled weight decay (Lion).'),
-  })
-  .strict()
+  }, refusingDeadKeys('training.pipeline.steps[].optimization.optimizers.*.'))
   .describe('The optimiser of one model component.');
 
 const schedulerSchema = z
-  .object({
+  .strictObject({
     type: z.enum(FLUXFLOW_SCHEDULERS).describe('Scheduler class.'),
     etaMinFactor: z.number().min(0).max(1).optional().describe('Lowest learning rate as a fraction of the start (CosineAnnealingLR).'),
     startFactor: z.number().min(0).max(10).optional().describe('Starting multiplier (LinearLR, ConstantLR).'),
@@ -47,8 +82,7 @@ const schedulerSchema = z
     mode: z.enum(['min', 'max']).optional().describe('Whether the watched loss should fall or rise (ReduceLROnPlateau).'),
     factor: z.number().min(0).max(1).optional().describe('Multiplier applied on a plateau (ReduceLROnPlateau).'),
     patience: z.number().int().min(0).max(1_000_000).optional().describe('Checks without improvement before reducing (ReduceLROnPlateau).'),
-  })
-  .strict()
+  }, refusingDeadKeys('training.pipeline.steps[].optimization.schedulers.*.'))
   .describe('The learning-rate scheduler of one model component.');
 
 function perComponent<T extends z.ZodType>(schema: T, what: string) {
@@ -81,7 +115,7 @@ const transitionSchema = z
 const stepNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
 
 const stepSchema = z
-  .object({
+  .strictObject({
     name: z
       .string()
       .min(1)
@@ -114,9 +148,21 @@ const stepSchema = z
     optimizers: perComponent(optimizerSchema, 'Optimiser').prefault({}).describe('Optimisers per component; a trained component without one is silently skipped by FluxFlow.'),
     schedulers: perComponent(schedulerSchema, 'Scheduler').prefault({}).describe('Learning-rate schedulers per component; none keeps the learning rate constant.'),
     transition: transitionSchema.prefault({ mode: 'epoch' }),
+  }, refusingDeadKeys('training.pipeline.steps[].'))
+  .describe('One step of the training pipeline.');
+
+const testImageSchema = z
+  .object({
+    subset: subsetName.describe('Subset (folder) of the run’s dataset.'),
+    file: z
+      .string()
+      .min(5)
+      .max(255)
+      .regex(/^(?!\.)[^/\\\u0000-\u001f\u007f]+\.(?:png|jpg|jpeg|webp)$/u)
+      .describe('Image file name in that subset.'),
   })
   .strict()
-  .describe('One step of the training pipeline.');
+  .describe('One image the VAE reconstructs at each save.');
 
 const sampleSizeSchema = z
   .object({
@@ -127,7 +173,7 @@ const sampleSizeSchema = z
   .describe('One sample image size.');
 
 export const fluxflowRunSchema = z
-  .object({
+  .strictObject({
     schema: z.literal(RUN_SCHEMA_ID).describe('Version of this config format.'),
     kind: z.literal('fluxflow').describe('A FluxFlow run: trains FluxFlow’s own text-to-image model from scratch (not a LoRA).'),
     name: outputName.optional().describe('Name of the trained model in the library. Unset uses the job id.'),
@@ -135,7 +181,7 @@ export const fluxflowRunSchema = z
       .optional()
       .describe('Library id of a FluxFlow checkpoint to start from (`model_checkpoint`) instead of random weights; its text encoder is copied along.'),
     data: z
-      .object({
+      .strictObject({
         dataset: datasetName.describe('Name of the lorasmith dataset to train on; lorasmith writes FluxFlow’s captions file from its captions.'),
         imgSize: z.number().int().min(64).max(2048).default(1024).describe('Largest training image side in pixels (`img_size`).'),
         channels: z.number().int().min(1).max(4).default(3).describe('Image channels (`channels`); 3 for RGB.'),
@@ -145,11 +191,10 @@ export const fluxflowRunSchema = z
           .max(8)
           .default([])
           .describe('Smaller training sizes for multi-resolution training (`reduced_min_sizes`), e.g. 256, 512.'),
-      })
-      .strict()
+      }, refusingDeadKeys('data.'))
       .describe('The run’s dataset (FluxFlow’s top-level `data:` section, which every run must have).'),
     model: z
-      .object({
+      .strictObject({
         vaeDim: z.number().int().min(8).max(1024).default(128).describe('Latent channels of the VAE (`vae_dim`).'),
         featureMapsDim: z.number().int().min(8).max(4096).default(128).describe('Width of the flow model (`feature_maps_dim`).'),
         featureMapsDimDisc: z.number().int().min(1).max(1024).default(8).describe('Width of the discriminator (`feature_maps_dim_disc`).'),
@@ -159,23 +204,21 @@ export const fluxflowRunSchema = z
           .boolean()
           .default(true)
           .describe('Start the text encoder from pretrained DistilBERT (`pretrained_bert_model: distilbert-base-uncased`, read from the engine cache). Off leaves it random.'),
-      })
-      .strict()
+      }, refusingDeadKeys('model.'))
       .prefault({})
       .describe('Model dimensions; a fine-tune must match the checkpoint’s.'),
     training: z
-      .object({
+      .strictObject({
         batchSize: z.number().int().min(1).max(64).default(2).describe('Images per batch (`training.batch_size`).'),
         workers: z.number().int().min(1).max(32).default(1).describe('Image-loading processes (`training.workers`).'),
         useFp16: z.boolean().default(false).describe('Train in 16-bit floats (`training.use_fp16`).'),
         initialClippingNorm: z.number().min(0.01).max(100).default(1).describe('Gradient clipping norm (`training.initial_clipping_norm`).'),
         lr: lr.default(5e-7).describe('Learning rate of steps that list no optimisers (`training.lr`).'),
-      })
-      .strict()
+      }, refusingDeadKeys('training.'))
       .prefault({})
       .describe('Run-wide training settings (pipeline mode reads these here, not per step).'),
     output: z
-      .object({
+      .strictObject({
         logInterval: z.number().int().min(1).max(100_000).default(10).describe('Batches between metric records (`log_interval`).'),
         checkpointSaveInterval: z.number().int().min(1).max(1_000_000).default(50).describe('Batches between checkpoint saves (`checkpoint_save_interval`); a stop loses what came after the last save.'),
         samples: z.boolean().default(true).describe('Render sample images at each save (`no_samples` off, `samples_per_checkpoint` on).'),
@@ -185,16 +228,18 @@ export const fluxflowRunSchema = z
           .default(['A sample caption'])
           .describe('Captions rendered as samples (`sample_captions`).'),
         sampleSizes: z.array(sampleSizeSchema).min(1).max(8).default([{ width: 512, height: 512 }]).describe('Sizes the samples are rendered at (`sample_sizes`).'),
-      })
-      .strict()
+        testImages: z
+          .array(testImageSchema)
+          .max(8)
+          .default([])
+          .describe('Images of the run’s dataset the VAE reconstructs at each save (`test_image_address`), to watch VAE quality.'),
+      }, refusingDeadKeys('output.'))
       .prefault({})
       .describe('Logging, checkpoints and samples.'),
     pipeline: z
-      .object({ steps: z.array(stepSchema).min(1).max(32).describe('The steps, run in order.') })
-      .strict()
+      .strictObject({ steps: z.array(stepSchema).min(1).max(32).describe('The steps, run in order.') }, refusingDeadKeys('training.pipeline.'))
       .describe('The training pipeline (`training.pipeline`).'),
-  })
-  .strict()
+  }, refusingDeadKeys(''))
   .describe('A FluxFlow run in pipeline mode.');
 
 export type FluxflowRunConfig = z.output<typeof fluxflowRunSchema>;

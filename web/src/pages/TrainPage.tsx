@@ -10,14 +10,17 @@ import { CommandPanel } from './train/CommandPanel.tsx';
 import { withDefaults } from './train/defaults.ts';
 import { FormContext, type FormContextValue } from './train/formContext.ts';
 import { IssuesPanel, sortIssues } from './train/IssuesPanel.tsx';
-import { PlanPanel } from './train/PlanPanel.tsx';
+import { FluxflowPlanPanel, PlanPanel } from './train/PlanPanel.tsx';
 import { PresetPicker } from './train/PresetPicker.tsx';
 import { RunForm } from './train/SchemaForm.tsx';
+import { startRun } from './train/startRun.ts';
+import { clearTrainDraft, peekTrainDraft } from './train/trainDraft.ts';
 import { discriminatorOf, initialValue, isPlainObject, mergeConfig, objectVariants, parentPaths, setAt } from './train/schema.ts';
 import type { DryRunResult, Json, JsonObject, JsonSchemaNode, Path, RunIssue, RunPreset, TrainSchema, ValidateResult } from './train/types.ts';
 
 const CHECK_DELAY_MS = 400;
-const START_NOTE = 'Runs start once the jobs module lands; use Show command and files to review the exact engine command.';
+/** What Start does until the jobs module lands (startRun.ts is where the queue gets wired). */
+const START_NOTE = 'Start runs the start’s checks on this config. Queuing the run arrives with the jobs module: until then nothing is launched.';
 
 function variantOf(schema: JsonSchemaNode, kind: string): JsonSchemaNode | null {
   const variants = objectVariants(schema) ?? [];
@@ -94,13 +97,18 @@ export function TrainPage() {
   const jsonSchema = schema.data?.jsonSchema;
   const initial = useMemo(() => (jsonSchema ? newRun(jsonSchema) : null), [jsonSchema]);
   // The run being edited lives only in memory: a reload starts a new one.
-  const [edited, setEdited] = useState<JsonObject | null>(null);
+  const [edited, setEdited] = useState<JsonObject | null>(() => peekTrainDraft()?.config ?? null);
   const config = edited ?? initial;
   const [presetName, setPresetName] = useState<string | null>(null);
-  const [presetNote, setPresetNote] = useState<string | null>(null);
+  const [presetNote, setPresetNote] = useState<string | null>(() => peekTrainDraft()?.note ?? null);
+  useEffect(() => clearTrainDraft(), []);
   const [showCommand, setShowCommand] = useState(false);
   const [check, setCheck] = useState<Check>({ validation: null, dryRun: null, checking: false, error: null });
   const [retry, setRetry] = useState(0);
+  // "Start without a GPU check": only offered when nvidia-smi is there but fails (gpu_unknown).
+  const [allowUnknownGpu, setAllowUnknownGpu] = useState(false);
+  const [starting, setStarting] = useState(false);
+  const [startStatus, setStartStatus] = useState<{ tone: 'ok' | 'refused'; text: string } | null>(null);
 
   const set = useCallback(
     (path: Path, value: Json) => {
@@ -124,7 +132,7 @@ export function TrainPage() {
         try {
           const validation = await request<ValidateResult>('POST', '/api/train/validate', { body: { config }, signal });
           const hasErrors = !validation.ok || validation.issues.some((i) => i.severity === 'error');
-          const dryRun = hasErrors ? null : await request<DryRunResult>('POST', '/api/train/dry-run', { body: { config }, signal });
+          const dryRun = hasErrors ? null : await request<DryRunResult>('POST', '/api/train/dry-run', { body: { config, allowUnknownGpu }, signal });
           if (!signal.aborted) setCheck({ validation, dryRun, checking: false, error: null });
         } catch (cause) {
           if (!signal.aborted) setCheck((c) => ({ ...c, checking: false, error: toApiError(cause) }));
@@ -135,7 +143,10 @@ export function TrainPage() {
       clearTimeout(timer);
       controller.abort();
     };
-  }, [config, retry]);
+  }, [config, retry, allowUnknownGpu]);
+
+  // A change to the run makes the last start's answer stale.
+  useEffect(() => setStartStatus(null), [config, allowUnknownGpu]);
 
   const issues = useMemo(
     () => sortIssues(dedupe([...(check.validation?.issues ?? []), ...(check.dryRun?.issues ?? [])])),
@@ -189,6 +200,30 @@ export function TrainPage() {
         ? 'Planning…'
         : null;
   const family = config && typeof config.family === 'string' ? config.family : null;
+  const gpuUnknown = issues.some((found) => found.code === 'gpu-unknown');
+  const canStart = config !== null && dryRun !== null && errorCount === 0 && !check.checking && !starting;
+
+  const start = async () => {
+    if (!config) return;
+    setStarting(true);
+    setStartStatus(null);
+    try {
+      const outcome = await startRun(config, { allowUnknownGpu });
+      const errors = outcome.check.issues.filter((i) => i.severity === 'error').length;
+      setCheck((c) => ({ ...c, dryRun: outcome.check, error: null }));
+      setStartStatus(
+        outcome.queued
+          ? { tone: 'ok', text: 'The run is queued.' }
+          : errors === 0 && outcome.check.dryRun !== null
+            ? { tone: 'ok', text: 'The checks passed: this run may start. Queuing runs arrives with the jobs module, so nothing was launched.' }
+            : { tone: 'refused', text: `The run would be refused: ${errors === 1 ? 'an error' : `${errors} errors`} under Checks.` },
+      );
+    } catch (cause) {
+      setCheck((c) => ({ ...c, error: toApiError(cause) }));
+    } finally {
+      setStarting(false);
+    }
+  };
 
   return (
     <div className="page page--wide" data-testid="page-train">
@@ -273,13 +308,19 @@ export function TrainPage() {
               <h2 id="train-plan-heading" className="card__title">
                 Plan{family ? <span className="muted train-side__sub"> · {family}</span> : null}
               </h2>
-              <PlanPanel plan={dryRun?.plan} waiting={dryRun ? null : planWaiting} />
+              {dryRun?.engine === 'fluxflow' ? <FluxflowPlanPanel plan={dryRun.plan} /> : <PlanPanel plan={dryRun?.plan} waiting={dryRun ? null : planWaiting} />}
             </section>
 
             <section className="card" aria-labelledby="train-run-heading">
               <h2 id="train-run-heading" className="card__title">
                 Run
               </h2>
+              {gpuUnknown || allowUnknownGpu ? (
+                <label className="checkbox train-run__override" data-testid="allow-unknown-gpu">
+                  <input type="checkbox" checked={allowUnknownGpu} onChange={(event) => setAllowUnknownGpu(event.target.checked)} />
+                  Start without a GPU check: nvidia-smi fails, so the memory cannot be checked (the CLI’s --allow-unknown-gpu)
+                </label>
+              ) : null}
               <div className="train-run__actions">
                 <button
                   type="button"
@@ -291,13 +332,18 @@ export function TrainPage() {
                 >
                   {showCommand ? 'Hide command and files' : 'Show command and files'}
                 </button>
-                <button type="button" className="button" disabled aria-describedby="train-start-note" data-testid="train-start">
-                  Start training
+                <button type="button" className="button" disabled={!canStart} aria-describedby="train-start-note" onClick={() => void start()} data-testid="train-start">
+                  {starting ? 'Checking…' : 'Start training'}
                 </button>
               </div>
               <p className="hint-line muted" id="train-start-note">
                 {START_NOTE}
               </p>
+              {startStatus ? (
+                <p className={`train-run__status ${startStatus.tone === 'ok' ? 'ok-line' : 'train-run__status--refused'}`} role="status" data-testid="train-start-status">
+                  {startStatus.text}
+                </p>
+              ) : null}
             </section>
           </aside>
         </div>

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuProbe } from '../../planner/probe-gpus.ts';
 import type { ProgramRequest } from '../../../core/run-program.ts';
-import { KOHYA_PINNED_COMMIT, detectEngine, engineLocation } from './detect-engine.ts';
+import { KOHYA_PINNED_COMMIT, detectEngine } from './detect-engine.ts';
+import { engineLocation } from './engine-location.ts';
+import type { StartupFileSet } from './locks.ts';
 import { readGitHead } from './read-git-head.ts';
 
 const noGpu = async (): Promise<GpuProbe> => ({ mode: 'cpu', reason: 'test' });
@@ -177,6 +179,45 @@ describe('detectEngine (kohya) on fake layouts', () => {
     const enginesDir = await fakeEngines();
     const gpus: GpuProbe = { mode: 'gpu', gpus: [{ index: 0, name: 'NVIDIA L4', memoryTotalMiB: 23034, memoryFreeMiB: 22000, driverVersion: '570.86.10' }] };
     expect((await detectEngine({ engine: 'kohya', env: {}, settings: { enginesDir }, probeGpus: async () => gpus })).gpus).toEqual(gpus);
+  });
+});
+
+describe('detectEngine: start-up files in the engine cache', () => {
+  const commit = 'f'.repeat(40);
+  const set = (overrides: Partial<StartupFileSet> = {}): StartupFileSet => ({
+    repo: 'openai/clip-vit-large-patch14',
+    revision: commit,
+    layout: 'folder',
+    gated: false,
+    families: 'SD 1.x',
+    files: [{ path: 'vocab.json', sha256: 'a'.repeat(64), size: 2 }],
+    ...overrides,
+  });
+
+  it('a set counts only when every file is there (and its Hub-cache ref); a missing required set is a problem with the fix, a gated one a note', async () => {
+    const enginesDir = await fakeEngines();
+    const cache = path.join(enginesDir, 'kohya', 'cache', 'tokenizers');
+    const gemma = set({ repo: 'google/gemma-2-2b', layout: 'hub-cache', gated: true, files: [{ path: 'tokenizer.json', sha256: 'b'.repeat(64), size: 2 }] });
+    const detect = (sets: StartupFileSet[]) => detectEngine({ engine: 'kohya', env: {}, settings: { enginesDir }, probeGpus: noGpu, startupFiles: sets });
+    const before = await detect([set(), gemma]);
+    expect(before.startupFiles).toEqual({ dir: cache, missing: ['openai/clip-vit-large-patch14'], missingOptional: ['google/gemma-2-2b'] });
+    expect(before.installed).toBe(true);
+    expect(before.problems).toEqual([expect.stringContaining('lorasmith engine install kohya --startup-files-only')]);
+
+    await mkdir(path.join(cache, 'openai_clip-vit-large-patch14'), { recursive: true });
+    await writeFile(path.join(cache, 'openai_clip-vit-large-patch14', 'vocab.json'), '{}');
+    const snapshot = path.join(cache, 'models--google--gemma-2-2b', 'snapshots', commit);
+    await mkdir(snapshot, { recursive: true });
+    await writeFile(path.join(snapshot, 'tokenizer.json'), '{}');
+    // Without refs/main transformers cannot find the snapshot offline.
+    expect((await detect([set(), gemma])).startupFiles).toMatchObject({ missing: [], missingOptional: ['google/gemma-2-2b'] });
+    await mkdir(path.join(cache, 'models--google--gemma-2-2b', 'refs'), { recursive: true });
+    await writeFile(path.join(cache, 'models--google--gemma-2-2b', 'refs', 'main'), commit);
+    const after = await detect([set(), gemma]);
+    expect(after.startupFiles).toMatchObject({ missing: [], missingOptional: [] });
+    expect(after.problems).toEqual([]);
+    // An unpinned set can never be complete: nothing says which bytes belong there.
+    expect((await detect([set({ revision: null })])).startupFiles.missing).toEqual(['openai/clip-vit-large-patch14']);
   });
 });
 

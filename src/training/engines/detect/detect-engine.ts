@@ -1,32 +1,20 @@
 /**
- * `detectEngine`: is an engine installed, where, at which commit, with which Python, torch and CUDA, and which
- * GPUs the machine has (DESIGN.md §4 `detect()`). Locations: `LORASMITH_KOHYA_ROOT` / `LORASMITH_KOHYA_PYTHON` /
- * `LORASMITH_FLUXFLOW_PYTHON` first, then the settings, then the workspace's `engines/<engine>/`
- * (`sd-scripts/`, `venv/`). The commit is read from `.git` without running git. The venv's Python runs only
- * `-c` scripts that print versions (`import torch` loads no model file), with `-E -s`, argv only, a small
- * explicit environment and a time limit.
+ * `detectEngine`: is an engine installed, where, at which commit, with which Python, torch and CUDA, whether its
+ * start-up files are in the cache, and which GPUs the machine has (DESIGN.md §4 `detect()`). Locations come
+ * from the one resolver (engine-location.ts: env > settings > workspace). The commit is read from `.git`
+ * without running git. The venv's Python runs only `-c` scripts that print versions (`import torch` loads no
+ * model file), with `-E -s`, argv only, a small explicit environment and a time limit.
  */
-import { access, constants, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { probeGpus as defaultProbeGpus, type GpuProbe } from '../../planner/probe-gpus.ts';
 import { runProgram, type ProgramResult, type ProgramRunner } from '../../../core/run-program.ts';
+import { existsAs as exists, isExecutableFile as executable } from './files.ts';
+import { engineLocation, type EngineEnv, type EngineId, type EngineLocationSettings, type LocationSource } from './engine-location.ts';
+import { startupFileTargets, type StartupFileSet } from './locks.ts';
 import { readGitHead } from './read-git-head.ts';
-
-export type EngineId = 'kohya' | 'fluxflow';
 
 /** sd-scripts commit lorasmith is written against (kohya-sd-scripts.md "Upstream versions"). */
 export const KOHYA_PINNED_COMMIT = '48d368fa557731ad0488c07304dfeba8c07910eb';
-
-export interface EngineLocationSettings {
-  kohyaRoot?: string;
-  kohyaPython?: string;
-  fluxflowPython?: string;
-  /** The workspace's `engines/` folder; default `$LORASMITH_HOME/engines` (or `~/.lorasmith/engines`). */
-  enginesDir?: string;
-}
-
-export type EngineEnv = Readonly<Record<string, string | undefined>>;
 
 export interface DetectEngineParams {
   engine: EngineId;
@@ -37,9 +25,9 @@ export interface DetectEngineParams {
   probeGpus?: () => Promise<GpuProbe>;
   /** Limit for the torch import (slow on a cold disk); the version query gets 15 s. Default 120 s. */
   torchTimeoutMs?: number;
+  /** This engine's sets from `locks/startup-files.json`, to check the cache; none: the cache is not checked. */
+  startupFiles?: readonly StartupFileSet[];
 }
-
-export type LocationSource = 'env' | 'settings' | 'workspace';
 
 export interface EngineStatus {
   engine: EngineId;
@@ -62,60 +50,18 @@ export interface EngineStatus {
   accelerateConfig: boolean;
   gpus: GpuProbe;
   sources: { root: LocationSource; python: LocationSource };
+  /** The engine cache and the start-up file sets (Hub repositories) not complete in it; optional ones (gated) apart. */
+  startupFiles: { dir: string; missing: string[]; missingOptional: string[] };
   /** What is missing or wrong, each a sentence with the fix. */
   problems: string[];
 }
 
-const PY_VERSION = "import sys; print('%d.%d.%d' % sys.version_info[:3])";
+/** Prints the interpreter's version; the installer asks the system Python the same. */
+export const PY_VERSION = "import sys; print('%d.%d.%d' % sys.version_info[:3])";
 const PY_TORCH = 'import torch; print(torch.__version__, torch.version.cuda)';
 const PY_FLUXFLOW = "import importlib.metadata as m; print(m.version('fluxflow-training'))";
 
-async function exists(file: string, kind?: 'file' | 'dir'): Promise<boolean> {
-  try {
-    const info = await stat(file);
-    return kind === undefined || (kind === 'file' ? info.isFile() : info.isDirectory());
-  } catch {
-    return false;
-  }
-}
-
-async function executable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return (await stat(file)).isFile();
-  } catch {
-    return false;
-  }
-}
-
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value);
-
-export function enginesDirFrom(env: EngineEnv, settings?: EngineLocationSettings): string {
-  if (settings?.enginesDir !== undefined) return path.resolve(settings.enginesDir);
-  const home = nonEmpty(env.LORASMITH_HOME);
-  if (home !== undefined && path.isAbsolute(home)) return path.join(path.resolve(home), 'engines');
-  return path.join(nonEmpty(env.HOME) ?? os.homedir(), '.lorasmith', 'engines');
-}
-
-function pick(envValue: string | undefined, setting: string | undefined, fallback: string): { value: string; source: LocationSource } {
-  const fromEnv = nonEmpty(envValue);
-  if (fromEnv !== undefined) return { value: fromEnv, source: 'env' };
-  const fromSettings = nonEmpty(setting);
-  if (fromSettings !== undefined) return { value: fromSettings, source: 'settings' };
-  return { value: fallback, source: 'workspace' };
-}
-
-/** Locations only, no probing: what `detectEngine` will look at. */
-export function engineLocation(engine: EngineId, env: EngineEnv, settings?: EngineLocationSettings): { root: string; python: string; sources: EngineStatus['sources'] } {
-  const enginesDir = enginesDirFrom(env, settings);
-  if (engine === 'kohya') {
-    const root = pick(env.LORASMITH_KOHYA_ROOT, settings?.kohyaRoot, path.join(enginesDir, 'kohya', 'sd-scripts'));
-    const python = pick(env.LORASMITH_KOHYA_PYTHON, settings?.kohyaPython, path.join(enginesDir, 'kohya', 'venv', 'bin', 'python'));
-    return { root: root.value, python: python.value, sources: { root: root.source, python: python.source } };
-  }
-  const python = pick(env.LORASMITH_FLUXFLOW_PYTHON, settings?.fluxflowPython, path.join(enginesDir, 'fluxflow', 'venv', 'bin', 'python'));
-  return { root: path.join(enginesDir, 'fluxflow'), python: python.value, sources: { root: 'workspace', python: python.source } };
-}
 
 async function venvOf(python: string): Promise<string | null> {
   const bin = path.dirname(python);
@@ -160,6 +106,19 @@ async function accelerateConfigExists(env: EngineEnv): Promise<boolean> {
   return false;
 }
 
+/** A set counts as present when every file is (and, in Hub-cache layout, the ref that names its snapshot). */
+async function startupFilesState(sets: readonly StartupFileSet[], cacheDir: string): Promise<EngineStatus['startupFiles']> {
+  const missing: string[] = [];
+  const missingOptional: string[] = [];
+  for (const set of sets) {
+    const { targets, ref } = startupFileTargets(set, cacheDir);
+    const files = [...targets.map((target) => target.dest), ...(ref === null ? [] : [ref.file])];
+    const present = set.revision !== null && (await Promise.all(files.map((file) => exists(file, 'file')))).every(Boolean);
+    if (!present) (set.gated ? missingOptional : missing).push(set.repo);
+  }
+  return { dir: cacheDir, missing, missingOptional };
+}
+
 export async function detectEngine(params: DetectEngineParams): Promise<EngineStatus> {
   const { engine, env } = params;
   const run = params.run ?? runProgram;
@@ -168,20 +127,22 @@ export async function detectEngine(params: DetectEngineParams): Promise<EngineSt
   const envVar = engine === 'kohya' ? 'LORASMITH_KOHYA_PYTHON' : 'LORASMITH_FLUXFLOW_PYTHON';
   const gpusPromise = (params.probeGpus ?? (() => defaultProbeGpus({ run, ...(nonEmpty(env.PATH) === undefined ? {} : { path: env.PATH as string }) })))();
 
+  const fix = `run \`lorasmith engine install ${engine}\`, or point lorasmith at an existing install with \`lorasmith engine set ${engine}\` or ${engine === 'kohya' ? 'LORASMITH_KOHYA_ROOT / LORASMITH_KOHYA_PYTHON' : envVar}`;
+  const from = (source: LocationSource, variable: string): string => (source === 'env' ? ` (from ${variable})` : source === 'settings' ? ' (from the engines settings)' : '');
   const absolute = (value: string, what: string): string | null => {
     if (path.isAbsolute(value)) return path.normalize(value);
     problems.push(`The ${what} ${JSON.stringify(value)} is not an absolute path; set it to one.`);
     return null;
   };
-  const root = absolute(location.root, engine === 'kohya' ? 'sd-scripts folder (LORASMITH_KOHYA_ROOT)' : 'engine folder');
-  const python = absolute(location.python, `Python interpreter (${envVar})`);
+  const root = absolute(location.root, `${engine === 'kohya' ? 'sd-scripts folder' : 'engine folder'}${from(location.sources.root, 'LORASMITH_KOHYA_ROOT')}`);
+  const python = absolute(location.python, `Python interpreter${from(location.sources.python, envVar)}`);
 
   let commit: string | null = null;
   let rootOk = false;
   if (root !== null) {
     if (engine === 'kohya') {
       rootOk = (await exists(path.join(root, 'train_network.py'), 'file')) && (await exists(path.join(root, 'library', 'train_util.py'), 'file'));
-      if (!rootOk) problems.push(`No sd-scripts checkout at ${root} (train_network.py and library/train_util.py missing); run \`lorasmith engine install kohya\` or set LORASMITH_KOHYA_ROOT.`);
+      if (!rootOk) problems.push(`No sd-scripts checkout at ${root}${from(location.sources.root, 'LORASMITH_KOHYA_ROOT')} (train_network.py and library/train_util.py missing); ${fix}.`);
       else {
         commit = (await readGitHead(root))?.commit ?? null;
         if (commit === null) problems.push(`The commit of ${root} could not be read from .git; lorasmith is tested with sd-scripts ${KOHYA_PINNED_COMMIT}.`);
@@ -197,7 +158,7 @@ export async function detectEngine(params: DetectEngineParams): Promise<EngineSt
   let packageVersion: string | null = null;
   const venv = python === null ? null : await venvOf(python);
   if (python !== null && !(await executable(python))) {
-    problems.push(`No Python interpreter at ${python}; run \`lorasmith engine install ${engine}\` or set ${envVar}.`);
+    problems.push(`No Python interpreter at ${python}${from(location.sources.python, envVar)}; ${fix}.`);
   } else if (python !== null) {
     const binPath = [path.dirname(python), '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter);
     const childEnv: Record<string, string> = { PATH: binPath, LANG: 'C.UTF-8', PYTHONNOUSERSITE: '1', HF_HUB_OFFLINE: '1', TORCH_FORCE_WEIGHTS_ONLY_LOAD: '1' };
@@ -223,6 +184,13 @@ export async function detectEngine(params: DetectEngineParams): Promise<EngineSt
     }
   }
 
+  const startupFiles = await startupFilesState(params.startupFiles ?? [], location.cacheDir);
+  if (startupFiles.missing.length > 0) {
+    problems.push(
+      `Start-up files are missing from ${location.cacheDir} (${startupFiles.missing.join(', ')}): runs have no network, so the engine would stop at start; run \`lorasmith engine install ${engine} --startup-files-only\`.`,
+    );
+  }
+
   const gpus = await gpusPromise;
   const installed = rootOk && pythonVersion !== null && torch !== null && (engine === 'kohya' || packageVersion !== null);
   return {
@@ -239,6 +207,7 @@ export async function detectEngine(params: DetectEngineParams): Promise<EngineSt
     accelerateConfig: await accelerateConfigExists(env),
     gpus,
     sources: location.sources,
+    startupFiles,
     problems,
   };
 }

@@ -1,17 +1,22 @@
 /**
  * `installPlan`: the ordered steps that install an engine (DESIGN.md §4 `installPlan()`): the pinned commit of
- * the source (kohya: sd-scripts `48d368f…`, fetched by sha and checked), a venv, torch from the wheel index
- * that matches the driver's CUDA, every other package from a hash-pinned requirements file
- * (`pip install --require-hashes --no-deps --only-binary :all:`), and the tokenizer files the engine would
- * otherwise fetch at start, to be downloaded through the studio's hub module into `engines/<engine>/cache/`
- * (runs have no network). Each step carries its argv and a sentence for the user; the plan is shown before
- * anything runs. No executor here: this module only describes.
+ * the source (kohya: sd-scripts `48d368f…`, fetched by sha straight from the repository URL and checked), a
+ * venv, torch from the wheel index that matches the driver's CUDA, every other package from a hash-pinned
+ * requirements file (`pip install --require-hashes --no-deps --only-binary :all:`), and the start-up files the
+ * engine would otherwise fetch at start (tokenizers), pinned in `locks/startup-files.json` and downloaded
+ * through the studio's hub module into `engines/<engine>/cache/` (runs have no network). Each step carries
+ * its argv and a sentence for the user; the plan is shown before anything runs, and every step can run again
+ * over a half-finished install (`git init` and `venv` reuse what is there, nothing needs a remote name).
+ * No executor here (run-install.ts runs a plan).
  */
 import path from 'node:path';
 import { LorasmithError } from '../../../core/errors.ts';
-import { KOHYA_PINNED_COMMIT, type EngineId } from './detect-engine.ts';
+import { KOHYA_PINNED_COMMIT } from './detect-engine.ts';
+import { engineLocation, type EngineId } from './engine-location.ts';
+import { startupFileTargets, startupSetDir, type StartupFileSet, type StartupFileTarget } from './locks.ts';
 
 export const KOHYA_REPOSITORY = 'https://github.com/kohya-ss/sd-scripts.git';
+export const PYPI_INDEX = 'https://pypi.org/simple';
 /** torch release installed for both engines: sd-scripts needs ≥ 2.6.0 (kohya-sd-scripts.md "Upstream versions"). */
 export const TORCH_VERSION = '2.7.1';
 /** CUDA builds published for TORCH_VERSION on download.pytorch.org, newest first. */
@@ -22,10 +27,12 @@ export const TORCH_CUDA_BUILDS = [
 ] as const;
 
 export interface InstallTarget {
-  /** Highest CUDA version the driver supports (`nvidia-smi` header "CUDA Version", or `cudaForDriver`); unset installs the CPU build. */
+  /** Highest CUDA version the driver supports (`cudaForDriver` of nvidia-smi's driver version); unset installs the CPU build. */
   driverCuda?: string;
   /** The system Python (absolute) that creates the venv. */
   python: string;
+  /** git (absolute), for kohya's checkout. */
+  git?: string;
 }
 
 export interface InstallPlanParams {
@@ -37,17 +44,20 @@ export interface InstallPlanParams {
   locksDir: string;
   /** kohya: the full 40-hex commit to install; default the pinned one. */
   commit?: string;
+  /** This engine's sets from `locks/startup-files.json`. */
+  startupFiles: readonly StartupFileSet[];
 }
 
 export interface HubFetch {
   repo: string;
-  /** Hub revision; the hub module resolves it to a commit and records it. */
-  revision: string;
-  /** Files, relative to the repository root. */
-  files: string[];
-  /** Folder the files go to. */
+  /** The pinned Hub commit; null when the lock has none (the installer refuses to run such a step). */
+  revision: string | null;
+  /** Each file with its destination and pinned SHA-256 and size (null when unpinned). */
+  files: StartupFileTarget[];
+  /** Hub-cache layout: `refs/main`, written last with the commit, so transformers finds the snapshot offline. */
+  ref: { file: string; commit: string } | null;
+  /** The set's folder in the cache. */
   dest: string;
-  /** `folder`: files at dest's top level (sd-scripts' `tokenizer_cache_dir` layout); `hub-cache`: `models--owner--name/` (blobs, refs, snapshots). */
   layout: 'folder' | 'hub-cache';
   /** A gated repository: needs a Hub token whose account accepted the licence. */
   gated: boolean;
@@ -65,7 +75,9 @@ export interface InstallStep {
   /** For checks: the exact stdout (trimmed) the step must print. */
   expectStdout?: string;
   fetch?: HubFetch;
-  /** The step may be skipped (e.g. a gated tokenizer only one family needs). */
+  /** pip steps: the hash-pinned requirements file and the index it is installed from (the installer checks the file first). */
+  lock?: { file: string; indexUrl: string };
+  /** The step may fail without stopping the install (a gated tokenizer only one family needs). */
   optional?: boolean;
 }
 
@@ -117,45 +129,20 @@ export function torchIndexFor(driverCuda: string | undefined): { tag: string; in
   );
 }
 
-interface Tokenizer {
-  repo: string;
-  files: string[];
-  /** Files come from this sub-folder of the repository, flattened into the destination. */
-  subfolder?: string;
-  layout: 'folder' | 'hub-cache';
-  gated: boolean;
-  families: string;
-}
-
-const CLIP_FILES = ['vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
-
-/** kohya-sd-scripts.md §3.1 "Tokenizers loaded at start". */
-const KOHYA_TOKENIZERS: Tokenizer[] = [
-  { repo: 'openai/clip-vit-large-patch14', files: CLIP_FILES, layout: 'folder', gated: false, families: 'SD 1.x, SDXL, SD3, FLUX.1, Chroma' },
-  { repo: 'stabilityai/stable-diffusion-2', subfolder: 'tokenizer', files: CLIP_FILES, layout: 'folder', gated: false, families: 'SD 2.x' },
-  { repo: 'laion/CLIP-ViT-bigG-14-laion2B-39B-b160k', files: CLIP_FILES, layout: 'folder', gated: false, families: 'SDXL, SD3' },
-  { repo: 'google/t5-v1_1-xxl', files: ['spiece.model', 'tokenizer_config.json', 'special_tokens_map.json'], layout: 'folder', gated: false, families: 'SD3, FLUX.1, Chroma' },
-  { repo: 'google/gemma-2-2b', files: ['tokenizer.json', 'tokenizer.model', 'tokenizer_config.json', 'special_tokens_map.json'], layout: 'hub-cache', gated: true, families: 'Lumina Image 2.0' },
-];
-
-/** fluxflow.md §1.1: the trainer's tokenizer, pre-filled in Hub-cache layout. */
-const FLUXFLOW_TOKENIZERS: Tokenizer[] = [
-  { repo: 'distilbert-base-uncased', files: ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt'], layout: 'hub-cache', gated: false, families: 'FluxFlow' },
-];
-
-function tokenizerSteps(engine: EngineId, cacheDir: string): InstallStep[] {
-  const list = engine === 'kohya' ? KOHYA_TOKENIZERS : FLUXFLOW_TOKENIZERS;
-  return list.map((tokenizer) => {
-    // sd-scripts looks in <tokenizer_cache_dir>/<repo with "/" → "_">; the Hub-cache layout keeps its own names.
-    const dest = tokenizer.layout === 'folder' ? path.join(cacheDir, tokenizer.repo.replace('/', '_')) : cacheDir;
-    const files = tokenizer.files.map((file) => (tokenizer.subfolder === undefined ? file : `${tokenizer.subfolder}/${file}`));
+/** The Hub fetches alone: an engine installed elsewhere still reads the workspace's cache. */
+export function startupFilesPlan(params: { engine: EngineId; enginesDir: string; startupFiles: readonly StartupFileSet[] }): InstallStep[] {
+  const { cacheDir } = engineLocation(params.engine, {}, { enginesDir: params.enginesDir });
+  return params.startupFiles.map((set) => {
+    const { targets, ref } = startupFileTargets(set, cacheDir);
+    const dest = startupSetDir(set, cacheDir);
+    const pinned = set.revision === null ? 'no commit pinned yet' : `commit ${set.revision.slice(0, 12)}`;
     return {
-      id: `tokenizer:${tokenizer.repo}`,
+      id: `startup-files:${set.repo}`,
       kind: 'hub-fetch' as const,
-      description: `Download the ${tokenizer.repo} tokenizer files (${tokenizer.families}) through the studio's hub module into ${dest}${tokenizer.gated ? '; the repository is gated, so this needs a Hub token whose account accepted its licence' : ''}.`,
+      description: `Download the ${set.repo} tokenizer files (${set.families}; ${pinned}) through the studio's hub module into ${dest}, each checked against its pinned SHA-256${set.gated ? '; the repository is gated, so this needs a Hub token whose account accepted its licence' : ''}.`,
       argv: null,
-      fetch: { repo: tokenizer.repo, revision: 'main', files, dest, layout: tokenizer.layout, gated: tokenizer.gated },
-      ...(tokenizer.gated ? { optional: true } : {}),
+      fetch: { repo: set.repo, revision: set.revision, files: targets, ref, dest, layout: set.layout, gated: set.gated },
+      ...(set.gated ? { optional: true } : {}),
     };
   });
 }
@@ -171,32 +158,36 @@ export function installPlan(params: InstallPlanParams): InstallStep[] {
       throw planError('install-path-invalid', `The ${what} ${JSON.stringify(value)} is not an absolute, normalised path.`, `Give the ${what} as an absolute path.`);
     }
   }
+  const where = engineLocation(engine, {}, { enginesDir: params.enginesDir });
   const engineDir = path.join(params.enginesDir, engine);
-  const venvDir = path.join(engineDir, 'venv');
-  const venvPython = path.join(venvDir, 'bin', 'python');
-  const cacheDir = engine === 'kohya' ? path.join(engineDir, 'cache', 'tokenizers') : path.join(engineDir, 'cache');
+  const venvPython = where.workspace.python;
+  const venvDir = path.dirname(path.dirname(venvPython));
   const torch = torchIndexFor(target.driverCuda);
   const pipEnv = { PATH: `${path.join(venvDir, 'bin')}:${BASE_PATH}`, LANG: 'C.UTF-8', PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_CONFIG_FILE: '/dev/null', PYTHONNOUSERSITE: '1' };
-  const pip = (lock: string, indexUrl: string): string[] => [venvPython, '-E', '-s', '-m', 'pip', 'install', '--require-hashes', '--no-deps', '--only-binary', ':all:', '--index-url', indexUrl, '-r', lock];
+  const pip = (lock: string, indexUrl: string): Pick<InstallStep, 'argv' | 'lock'> => ({
+    argv: [venvPython, '-E', '-s', '-m', 'pip', 'install', '--require-hashes', '--no-deps', '--only-binary', ':all:', '--progress-bar', 'off', '--index-url', indexUrl, '-r', lock],
+    lock: { file: lock, indexUrl },
+  });
   const steps: InstallStep[] = [];
 
   if (engine === 'kohya') {
     const commit = params.commit ?? KOHYA_PINNED_COMMIT;
     if (!SHA.test(commit)) throw planError('install-commit-invalid', `The commit ${JSON.stringify(commit)} is not a full 40-character sha.`, 'Give the full commit sha, not a branch, tag or abbreviation.');
-    const src = path.join(engineDir, 'sd-scripts');
+    const git = target.git;
+    if (git === undefined || !path.isAbsolute(git)) throw planError('install-git-missing', 'Installing kohya sd-scripts needs git, and none was found.', 'Install git (sudo apt-get install -y git) and run the install again.');
+    const src = where.workspace.root;
     const gitEnv = { PATH: BASE_PATH, LANG: 'C.UTF-8', HOME: engineDir, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
     steps.push(
-      { id: 'git-init', kind: 'git', description: `Create an empty git repository for sd-scripts at ${src}.`, argv: ['git', 'init', '--quiet', src], env: gitEnv },
-      { id: 'git-remote', kind: 'git', description: `Point it at ${KOHYA_REPOSITORY}.`, argv: ['git', '-C', src, 'remote', 'add', 'origin', KOHYA_REPOSITORY], env: gitEnv },
+      { id: 'git-init', kind: 'git', description: `Create (or reuse) a git repository for sd-scripts at ${src}.`, argv: [git, 'init', '--quiet', src], env: gitEnv },
       {
         id: 'git-fetch',
         kind: 'git',
-        description: `Fetch exactly commit ${commit} (no branch, no tags, depth 1).`,
-        argv: ['git', '-C', src, 'fetch', '--quiet', '--depth', '1', '--no-tags', 'origin', commit],
+        description: `Fetch exactly commit ${commit} from ${KOHYA_REPOSITORY} (by its hash: no branch, no tags, depth 1).`,
+        argv: [git, '-C', src, 'fetch', '--quiet', '--depth', '1', '--no-tags', KOHYA_REPOSITORY, commit],
         env: gitEnv,
       },
-      { id: 'git-checkout', kind: 'git', description: `Check out ${commit.slice(0, 12)} detached.`, argv: ['git', '-C', src, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', 'FETCH_HEAD'], env: gitEnv },
-      { id: 'git-verify', kind: 'check', description: `Check that the checkout is at ${commit}.`, argv: ['git', '-C', src, 'rev-parse', '--verify', 'HEAD^{commit}'], env: gitEnv, expectStdout: commit },
+      { id: 'git-checkout', kind: 'git', description: `Check out ${commit.slice(0, 12)} detached.`, argv: [git, '-C', src, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--force', '--detach', 'FETCH_HEAD'], env: gitEnv },
+      { id: 'git-verify', kind: 'check', description: `Check that the checkout is at ${commit}.`, argv: [git, '-C', src, 'rev-parse', '--verify', 'HEAD^{commit}'], env: gitEnv, expectStdout: commit },
     );
   }
 
@@ -209,7 +200,7 @@ export function installPlan(params: InstallPlanParams): InstallStep[] {
         torch.cuda === null
           ? `Install torch ${TORCH_VERSION} (CPU build: no NVIDIA driver given) from ${torch.indexUrl}, every file hash-checked.`
           : `Install torch ${TORCH_VERSION} for CUDA ${torch.cuda} (the driver supports CUDA ${target.driverCuda}) from ${torch.indexUrl}, every file hash-checked.`,
-      argv: pip(path.join(params.locksDir, `torch-${TORCH_VERSION}-${torch.tag}.txt`), torch.indexUrl),
+      ...pip(path.join(params.locksDir, `torch-${TORCH_VERSION}-${torch.tag}.txt`), torch.indexUrl),
       env: pipEnv,
     },
   );
@@ -220,7 +211,7 @@ export function installPlan(params: InstallPlanParams): InstallStep[] {
       id: 'requirements',
       kind: 'pip',
       description: `Install sd-scripts' requirements for ${commit.slice(0, 12)} (accelerate, transformers, diffusers, safetensors, bitsandbytes, the optimizers, lycoris_lora …) from PyPI, every package pinned with its hash.`,
-      argv: pip(path.join(params.locksDir, `kohya-${commit.slice(0, 12)}.txt`), 'https://pypi.org/simple'),
+      ...pip(path.join(params.locksDir, `kohya-${commit.slice(0, 12)}.txt`), PYPI_INDEX),
       env: pipEnv,
     });
   } else {
@@ -228,7 +219,7 @@ export function installPlan(params: InstallPlanParams): InstallStep[] {
       id: 'requirements',
       kind: 'pip',
       description: 'Install a matching fluxflow / fluxflow-training set and its dependencies from PyPI, every package pinned with its hash.',
-      argv: pip(path.join(params.locksDir, 'fluxflow.txt'), 'https://pypi.org/simple'),
+      ...pip(path.join(params.locksDir, 'fluxflow.txt'), PYPI_INDEX),
       env: pipEnv,
     });
   }
@@ -236,20 +227,26 @@ export function installPlan(params: InstallPlanParams): InstallStep[] {
   steps.push({
     id: 'check-torch',
     kind: 'check',
-    description: 'Check that torch imports and reports its CUDA build (no model is loaded).',
+    description: `Check that torch imports and is the ${torch.cuda === null ? 'CPU' : `CUDA ${torch.cuda}`} build just installed (no model is loaded).`,
     argv: [venvPython, '-E', '-s', '-c', 'import torch; print(torch.__version__, torch.version.cuda)'],
     env: { PATH: `${path.join(venvDir, 'bin')}:${BASE_PATH}`, LANG: 'C.UTF-8', PYTHONNOUSERSITE: '1' },
+    expectStdout: `${TORCH_VERSION}+${torch.tag} ${torch.cuda ?? 'None'}`,
   });
-  steps.push(...tokenizerSteps(engine, cacheDir));
+  steps.push(...startupFilesPlan(params));
   return steps;
 }
 
-/** The plan as the user reads it before confirming: numbered descriptions with the command lines. */
+function shellWord(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The plan as the user reads it before confirming: numbered descriptions with the command lines, and each fetched file with its pinned SHA-256. */
 export function describeInstallPlan(steps: readonly InstallStep[]): string {
   return steps
     .map((step, i) => {
-      const command = step.argv === null ? '' : `\n     $ ${step.argv.map((arg) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ')}`;
-      return `${String(i + 1).padStart(2)}. ${step.description}${step.optional === true ? ' (optional)' : ''}${command}`;
+      const command = step.argv === null ? [] : [`     $ ${step.argv.map(shellWord).join(' ')}`];
+      const files = (step.fetch?.files ?? []).map((file) => `     ${file.path}  ${file.sha256 === null ? 'sha256 NOT PINNED' : `sha256 ${file.sha256}`}${file.size === null ? '' : `  ${file.size} bytes`}`);
+      return [`${String(i + 1).padStart(2)}. ${step.description}${step.optional === true ? ' (optional)' : ''}`, ...command, ...files].join('\n');
     })
     .join('\n');
 }

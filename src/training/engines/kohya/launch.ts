@@ -15,8 +15,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../../core/atomic-write.ts';
-import { LorasmithError } from '../../../core/errors.ts';
-import { redactDeep } from '../../../core/redact.ts';
+import { DRY_RUN_DIR, DRY_RUN_PLACEHOLDER, absoluteEnginePath, dryRunView, engineEnvironment, launchError as engineLaunchError } from '../launch-common.ts';
 import { isKohyaTrainerScript, KOHYA_ARGS_SOURCE } from './kohya-args.ts';
 import { kohyaRunLayout, type KohyaRunLayout } from './layout.ts';
 import { linkSubsetImages, type LinkImagesResult } from './link-images.ts';
@@ -133,18 +132,12 @@ export interface KohyaLaunch {
   layout: KohyaRunLayout;
 }
 
-function launchError(message: string, hint: string): LorasmithError {
-  return new LorasmithError({ code: 'kohya-launch-invalid', message, hint, exitCode: 2, status: 400 });
-}
+const launchError = (message: string, hint: string) => engineLaunchError('kohya', message, hint);
 
 const INTERPRETER_FLAGS = ['-E', '-s', '-u', '-X', 'utf8'] as const;
-const CUDA_DEVICE = /^(?:\d+|(?:GPU|MIG)-[A-Za-z0-9-]+(?:\/\d+\/\d+)?)$/;
 
 function absolute(what: string, value: string): string {
-  if (typeof value !== 'string' || !path.isAbsolute(value) || path.normalize(value) !== value || value.includes('\0')) {
-    throw launchError(`The ${what} ${JSON.stringify(value)} is not an absolute, normalised path.`, 'Check the engine location in settings (LORASMITH_KOHYA_ROOT / LORASMITH_KOHYA_PYTHON).');
-  }
-  return value;
+  return absoluteEnginePath('kohya', what, value, 'Check the engine location in settings (LORASMITH_KOHYA_ROOT / LORASMITH_KOHYA_PYTHON).');
 }
 
 function stringArg(args: Record<string, KohyaArgValue>, key: string): string | undefined {
@@ -152,29 +145,9 @@ function stringArg(args: Record<string, KohyaArgValue>, key: string): string | u
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The allowlisted environment (PROC-R03). Built from constants only. */
+/** The allowlisted environment (PROC-R03), shared with every engine: launch-common.ts. */
 export function kohyaEnvironment(layout: KohyaRunLayout, engine: KohyaEngineLocation, options: { gpus?: string[]; lang?: string }): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: `${path.join(engine.venvDir, 'bin')}:/usr/bin:/bin`,
-    HOME: layout.homeDir,
-    HF_HOME: layout.hfHomeDir,
-    LANG: options.lang ?? 'C.UTF-8',
-    PYTHONNOUSERSITE: '1',
-    PYTHONUTF8: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-    TORCH_FORCE_WEIGHTS_ONLY_LOAD: '1',
-    HF_HUB_OFFLINE: '1',
-    TRANSFORMERS_OFFLINE: '1',
-    HF_HUB_DISABLE_TELEMETRY: '1',
-  };
-  if (options.lang !== undefined && !/^[A-Za-z]{1,8}(?:_[A-Za-z]{2})?(?:\.[A-Za-z0-9-]+)?(?:@\w+)?$/.test(options.lang)) {
-    throw launchError(`LANG ${JSON.stringify(options.lang)} is not a locale name.`, 'Use e.g. C.UTF-8 or en_US.UTF-8.');
-  }
-  if (options.gpus !== undefined) {
-    for (const gpu of options.gpus) if (!CUDA_DEVICE.test(gpu)) throw launchError(`${JSON.stringify(gpu)} is not a CUDA device id.`, 'Use GPU ordinals (0, 1, …) or GPU-/MIG- UUIDs.');
-    env.CUDA_VISIBLE_DEVICES = options.gpus.join(',');
-  }
-  return env;
+  return engineEnvironment({ engine: 'kohya', venvDir: engine.venvDir, homeDir: layout.homeDir, hfHomeDir: layout.hfHomeDir, ...options });
 }
 
 /**
@@ -306,9 +279,7 @@ export async function prepareKohyaRun(input: KohyaRunInput, options: KohyaLaunch
   return { ...launch, sandbox: { ...launch.sandbox, readOnly: [...new Set(readOnly)] }, links };
 }
 
-/** The placeholder a dry run shows instead of the run folder. */
-export const DRY_RUN_PLACEHOLDER = '<run>';
-const DRY_RUN_DIR = '/__lorasmith_dry_run__';
+export { DRY_RUN_PLACEHOLDER };
 
 export interface KohyaDryRun {
   engine: 'kohya';
@@ -322,17 +293,10 @@ export interface KohyaDryRun {
   directives: KohyaLaunch['directives'];
 }
 
-function placeholder(value: unknown): unknown {
-  if (typeof value === 'string') return value.split(DRY_RUN_DIR).join(DRY_RUN_PLACEHOLDER);
-  if (Array.isArray(value)) return value.map(placeholder);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [String(placeholder(key)), placeholder(item)]));
-  return value;
-}
-
 /** What `train --dry-run` shows: the launch under a placeholder run folder, secrets redacted; writes nothing. */
 export function kohyaDryRun(input: KohyaRunInput, options: Omit<KohyaLaunchOptions, 'runDir'>): KohyaDryRun {
   const launch = buildKohyaLaunch(input, { ...options, runDir: DRY_RUN_DIR });
-  const view = {
+  return dryRunView<KohyaDryRun>({
     engine: launch.engine,
     argv: launch.argv,
     env: launch.env,
@@ -341,6 +305,5 @@ export function kohyaDryRun(input: KohyaRunInput, options: Omit<KohyaLaunchOptio
     sandbox: launch.sandbox,
     plan: launch.plan,
     directives: launch.directives,
-  };
-  return redactDeep(placeholder(view)) as KohyaDryRun;
+  });
 }

@@ -62,15 +62,51 @@ export interface ValidateResult {
   issues: RunIssue[];
 }
 
-export interface DryRun {
-  engine: string;
+export interface GpuDevice {
+  index: number;
+  name: string;
+  memoryTotalMiB: number;
+  memoryFreeMiB: number;
+  driverVersion: string;
+}
+
+export type VramFit = 'fits' | 'tight' | 'too-big' | 'unknown';
+
+/** The dry run's plan (src/training/dry-run.ts `TrainingPlan`): the launch's facts and the planner's numbers. */
+export interface RunPlan {
+  script: string;
+  gpus: number;
+  mixedPrecision: string;
+  outputName: string;
+  outputFile: string;
+  datasets: Array<{ index: number; subsets: Array<{ name: string; sourceDir: string; isReg: boolean; numRepeats?: number }> }>;
+  samplePrompts: number;
+  steps: { total: number; epochs: number; perEpoch: number; batchesPerEpoch: number; processes: number; datasets: Array<{ trainImages: number; trainImagesWithRepeats: number; regImagesUsed: number; buckets: Array<{ width: number; height: number; count: number }> }> };
+  time: { seconds: number | null; basis: 'history' | 'unknown'; itPerSecond: number | null; startupSeconds: number; cachingSeconds: number; note: string };
+  disk: { bytes: number; freeBytes: number | null; items: Array<{ what: string; count: number; bytesEach: number; bytes: number }> };
+  gpu: { mode: 'gpu' | 'cpu' | 'unknown'; reason?: string; devices: GpuDevice[] };
+  vram: { estimateGb: number; freeGb: number | null; totalGb: number | null; fit: VramFit; fixes: string[]; margin: number; refuse: boolean; needsOverride: boolean; gpuIndices: number[]; message: string };
+}
+
+/** A FluxFlow run's plan (src/training/engines/fluxflow/launch.ts `FluxflowPlan`): pipeline steps, datasets, output. */
+export interface FluxflowRunPlan {
+  output: { kind: 'checkpoint'; family: 'fluxflow'; file: string; textEncoder: string };
+  start: 'fresh' | 'fine-tune' | 'resume';
+  gpus: number;
+  steps: Array<{ name: string; nEpochs: number; maxSteps?: number; dataset: string; modes: string[] }>;
+  datasets: Array<{ name: string; images: number; skipped: number }>;
+  notes: string[];
+}
+
+interface LaunchView {
   argv: string[];
   env: Record<string, string>;
   cwd: string;
   files: Record<string, string>;
   sandbox: unknown;
-  plan: unknown;
 }
+
+export type DryRun = (LaunchView & { engine: 'kohya'; plan: RunPlan }) | (LaunchView & { engine: 'fluxflow'; plan: FluxflowRunPlan });
 
 export interface DryRunResult {
   issues: RunIssue[];

@@ -1,0 +1,58 @@
+/**
+ * FluxFlow as a `TrainingEngine` (src/training/engines/engine.ts): resolve the run against the workspace,
+ * write its files and hand the shim the launch; parse its console; read its JSONL metrics.
+ */
+import path from 'node:path';
+import { LorasmithError } from '../../../core/errors.ts';
+import type { RunConfig } from '../../schema/index.ts';
+import type { EngineLaunch, EngineOutputParser, MetricBatch, MetricsCursor, PrepareParams, TrainingEngine } from '../engine.ts';
+import type { FluxflowEngineLocation } from './engine-location.ts';
+import { FLUXFLOW_CHECKPOINT_FILE, FLUXFLOW_OUTPUT_DIR } from './layout.ts';
+import { prepareFluxflowRun, type FluxflowPhaseTimeouts } from './launch.ts';
+import { FluxflowOutputParser } from './parse-output.ts';
+import { readFluxflowMetrics } from './read-metrics.ts';
+import { resolveFluxflowRun, type FluxflowWorkspace } from './resolve-run.ts';
+
+export interface FluxflowEngineDeps {
+  workspace: FluxflowWorkspace;
+  location: FluxflowEngineLocation;
+  lang?: string;
+  timeouts?: Partial<FluxflowPhaseTimeouts>;
+}
+
+function notFluxflow(config: RunConfig): LorasmithError {
+  return new LorasmithError({ code: 'fluxflow-launch-invalid', message: `A ${config.kind} run was handed to the FluxFlow engine.`, hint: 'This is a bug in the job scheduler; report it.', exitCode: 2, status: 500 });
+}
+
+export function createFluxflowEngine(deps: FluxflowEngineDeps): TrainingEngine {
+  return {
+    id: 'fluxflow',
+
+    async prepare(params: PrepareParams): Promise<EngineLaunch> {
+      const { config } = params;
+      if (config.kind !== 'fluxflow') throw notFluxflow(config);
+      const input = await resolveFluxflowRun({ workspace: deps.workspace, config, ...(params.resumeFrom === undefined ? {} : { resumeFrom: params.resumeFrom }) });
+      const launch = await prepareFluxflowRun(input, {
+        runDir: params.runDir,
+        engine: deps.location,
+        gpus: params.gpus,
+        ...(deps.lang === undefined ? {} : { lang: deps.lang }),
+        ...(deps.timeouts === undefined ? {} : { timeouts: deps.timeouts }),
+      });
+      return { engine: 'fluxflow', argv: launch.argv, env: launch.env, cwd: launch.cwd, directives: launch.directives, sandbox: launch.sandbox, outputFile: launch.outputFile };
+    },
+
+    createParser(config: RunConfig): EngineOutputParser {
+      if (config.kind !== 'fluxflow') throw notFluxflow(config);
+      // The run folder is not known here: checkpoint events name the file relative to work/.
+      return new FluxflowOutputParser({
+        steps: config.pipeline.steps.map((step) => ({ name: step.name, nEpochs: step.nEpochs, ...(step.maxSteps === undefined ? {} : { maxSteps: step.maxSteps }) })),
+        outputFile: path.join(FLUXFLOW_OUTPUT_DIR, FLUXFLOW_CHECKPOINT_FILE),
+      });
+    },
+
+    metrics(runDir: string, since: MetricsCursor): Promise<MetricBatch> {
+      return readFluxflowMetrics(runDir, since);
+    },
+  };
+}
