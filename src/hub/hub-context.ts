@@ -7,6 +7,7 @@
 import { buildProviderPolicy, buildUrlPolicy } from './build-provider-policy.ts';
 import { createCivitaiClient, type CivitaiClient } from './civitai/civitai-client.ts';
 import { createHfClient, type HfClient } from './hf/hf-client.ts';
+import { HubCache } from './hub-cache.ts';
 import type { HubNetwork } from './hub-network.ts';
 import { DEFAULT_CIVITAI_WEB_HOSTS, DEFAULT_HF_WEB_HOSTS, type ParseSourceOptions } from './parse-source.ts';
 import { originOfHostEntry, type ProviderPolicy } from './url-policy.ts';
@@ -37,9 +38,11 @@ export interface HubContext {
   network: HubNetwork;
   parseOptions: ParseSourceOptions;
   maxBytes: number | undefined;
+  /** Browse answers kept a few minutes (searches, file lists, versions); pulls never read it. */
+  cache: HubCache;
 }
 
-export function buildHubContext(params: { settings?: HubSettings; tokens?: HubTokens; network?: HubNetwork }): HubContext {
+export function buildHubContext(params: { settings?: HubSettings; tokens?: HubTokens; network?: HubNetwork; cache?: HubCache }): HubContext {
   const settings = params.settings ?? {};
   const network = params.network ?? {};
   const env = settings.env ?? process.env;
@@ -78,5 +81,6 @@ export function buildHubContext(params: { settings?: HubSettings; tokens?: HubTo
       civitaiHosts: [...DEFAULT_CIVITAI_WEB_HOSTS, ...civitaiPolicy.apiHosts],
     },
     maxBytes: settings.maxBytes,
+    cache: params.cache ?? new HubCache(network.now === undefined ? {} : { now: network.now }),
   };
 }

@@ -6,6 +6,7 @@
 import type { SecurityEvents } from '../access/security-events.ts';
 import type { Workspace } from '../core/workspace.ts';
 import type { ModelLibrary } from '../library/model-library.ts';
+import { HubCache } from './hub-cache.ts';
 import { buildHubContext, type HubContext, type HubSettings } from './hub-context.ts';
 import type { HubNetwork } from './hub-network.ts';
 import type { PullDeps } from './pull.ts';
@@ -20,12 +21,15 @@ export interface HubDepsParams {
   network?: HubNetwork;
 }
 
-/** A factory of hub contexts with the current tokens. */
+/** A factory of hub contexts with the current tokens, sharing one browse cache (the network's clock). */
 export function hubContextFactory(params: HubDepsParams): () => Promise<HubContext> {
+  const cache = new HubCache(params.network?.now === undefined ? {} : { now: params.network.now });
   return async () => {
     const settings = typeof params.settings === 'function' ? await params.settings() : (params.settings ?? {});
     const [hf, civitai] = await Promise.all([params.secrets.get('hf'), params.secrets.get('civitai')]);
-    return buildHubContext({ settings, tokens: { hf, civitai }, ...(params.network === undefined ? {} : { network: params.network }) });
+    cache.noteToken('hf', hf);
+    cache.noteToken('civitai', civitai);
+    return buildHubContext({ settings, tokens: { hf, civitai }, cache, ...(params.network === undefined ? {} : { network: params.network }) });
   };
 }
 

@@ -10,15 +10,14 @@
  * until `confirmPending` or `discardPending`); `failed` with the error's reason code.
  *
  * Multi-file pulls (`hf:<repo>@<rev>:<dir>/`, include globs) download and verify each file on its own,
- * from the listing of the one resolved commit, then import them. The library's import is single-file,
- * so a multi-file pull becomes N library entries that share provenance (`pull` = the source, `files` =
- * their count); a file the library cannot hold (a JSON config, a text file) fails the whole pull, so
- * select model files with `--include`. If any file fails, the entries this pull added are removed again:
- * nothing new stays in `models/`.
+ * from the listing of the one resolved commit (its own size, digest, quarantine file and validators),
+ * then enter the library as ONE entry (`importModelSet`): the files keep their paths relative to the
+ * pulled folder, under `models/<kind>/hf/<owner>--<name>/<commit>/`, and the entry is a diffusers
+ * pipeline, a tagger or a set of weights by its content. Companion files (configs, tokenizer data) come
+ * along; every weight file is scanned, and one refused file refuses the whole set — nothing of it
+ * reaches `models/`.
  */
-import { createHash } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, statfs } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { SecurityEvents } from '../access/security-events.ts';
@@ -29,6 +28,7 @@ import { urlForLog } from '../core/redact.ts';
 import type { Workspace } from '../core/workspace.ts';
 import type { ModelKind } from '../formats/fingerprint/index.ts';
 import { importModel, type ImportStep } from '../library/import-model.ts';
+import { importModelSet, MAX_SET_FILES, sha256OfFile } from '../library/import-model-set.ts';
 import type { ModelLibrary } from '../library/model-library.ts';
 import type { ModelRecord, ModelSource } from '../library/model-record.ts';
 import { chooseCivitaiFile, civitaiExpected } from './civitai/civitai-client.ts';
@@ -100,7 +100,7 @@ export interface PullResult {
   /** The Civitai file chosen (CV-R07: the output names it). */
   civitaiFile: { id: number; name: string } | null;
   files: PulledFile[];
-  /** Stored records (new and duplicates), in file order; empty while awaiting confirmation. */
+  /** The stored record (a multi-file pull is one entry; new or a duplicate); empty while awaiting confirmation. */
   models: ModelRecord[];
   duplicates: string[];
   verified: boolean;
@@ -114,10 +114,18 @@ interface PlannedFile {
   policy: ProviderPolicy;
   expected: DownloadExpected;
   name: string;
+  /** For a file of a multi-file pull: its path below the pulled folder, each segment sanitised. */
+  relPath: string | null;
   from: string;
   location: { type: 'hf' | 'civitai' | 'url'; id: string; rev: string };
   provenance: Provenance;
   fetchImpl?: SafeFetchFn;
+}
+
+/** A multi-file pull's one library entry: its name and provenance (each file's digest is on the record). */
+interface PlannedEntry {
+  name: string;
+  provenance: Provenance;
 }
 
 interface Plan {
@@ -125,11 +133,16 @@ interface Plan {
   revision: string | null;
   civitaiFile: { id: number; name: string } | null;
   files: PlannedFile[];
+  /** Set when the pull selects several files: they become one entry. */
+  entry: PlannedEntry | null;
 }
 
 const MANIFEST = 'pending.json';
 const CLAIMED = 'pending.claimed.json';
-const MULTI_FILE_LIMIT = 200;
+/** Where a multi-file pull's files are laid out by their relative paths before they enter the library; sanitised names never hold ":". */
+const ENTRY_DIR = 'entry:staging';
+const MULTI_FILE_LIMIT = MAX_SET_FILES;
+const provenanceSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 
 const manifestSchema = z
   .object({
@@ -145,17 +158,19 @@ const manifestSchema = z
         z
           .object({
             name: z.string().min(1).max(255),
+            relPath: z.string().min(1).max(4096).nullable().default(null),
             from: z.string().max(4096),
             size: z.number().int().nonnegative(),
             sha256: z.string().regex(/^[0-9a-f]{64}$/),
             verifiedBy: z.array(z.enum(['sha256', 'git-sha1'])),
             location: z.object({ type: z.enum(['hf', 'civitai', 'url']), id: z.string().min(1).max(300), rev: z.string().max(200) }).strict(),
-            provenance: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+            provenance: provenanceSchema,
           })
           .strict(),
       )
       .min(1)
       .max(MULTI_FILE_LIMIT),
+    entry: z.object({ name: z.string().min(1).max(255), provenance: provenanceSchema }).strict().nullable().default(null),
   })
   .strict();
 type Manifest = z.infer<typeof manifestSchema>;
@@ -192,9 +207,10 @@ export function progressMessage(name: string, done: number, total: number | null
   return `${name}: ${amount}${rate}${eta}`;
 }
 
-function diskName(repoPath: string, relativeTo: string): string {
+/** A repo path below the pulled folder, each segment sanitised (ARC-R07): the file's place in the entry. */
+function relativePath(repoPath: string, relativeTo: string): string {
   const relative = relativeTo === '' ? repoPath : repoPath.slice(relativeTo.length + 1);
-  return relative.split('/').map((segment) => sanitizeFileName(segment)).join('__');
+  return relative.split('/').map((segment) => sanitizeFileName(segment)).join('/');
 }
 
 function unique(names: string[]): void {
@@ -236,14 +252,18 @@ async function planHf(source: Extract<PullSource, { type: 'hf' }>, request: Pull
     if (entries.length === 0) throw hubError({ code: 'not-found', message: `No file of ${source.repo}@${commit.slice(0, 12)}:${prefix} matches the selection.`, hint: 'Check the folder and the --include globs.' });
     if (entries.length > MULTI_FILE_LIMIT) throw hubError({ code: 'invalid', message: `The selection holds ${entries.length} files; a pull takes at most ${MULTI_FILE_LIMIT}.`, hint: 'Narrow it with --include.' });
   }
+  const multi = folder && entries.length > 1;
   const files = entries.map((entry): PlannedFile => {
-    const name = folder ? diskName(entry.path, source.path) : sanitizeFileName(entry.path.slice(entry.path.lastIndexOf('/') + 1));
+    const relPath = multi ? relativePath(entry.path, source.path) : null;
+    // In quarantine the files of one pull sit side by side: a relative path is flattened there.
+    const name = relPath !== null ? relPath.replaceAll('/', '__') : sanitizeFileName(entry.path.slice(entry.path.lastIndexOf('/') + 1));
     const expected = folder ? hfExpected(entry) : checkUserDigest(request, hfExpected(entry), entry.path);
     return {
       url: client.resolveUrl(source.repo, commit, entry.path),
       policy: hub.hf.policy,
       expected,
       name,
+      relPath,
       from: entry.path,
       location,
       provenance: {
@@ -253,12 +273,26 @@ async function planHf(source: Extract<PullSource, { type: 'hf' }>, request: Pull
         sha256: entry.lfs?.sha256 ?? null,
         gitBlobId: entry.lfs === null ? entry.oid : null,
         hubScanStatus: entry.securityStatus,
-        ...(folder ? { pull: request.source.slice(0, 500), files: entries.length } : {}),
+        ...(folder ? { pull: request.source.slice(0, 500) } : {}),
       },
     };
   });
   unique(files.map((file) => file.name));
-  return { source, revision: commit, civitaiFile: null, files };
+  unique(files.map((file) => file.relPath ?? file.name));
+  const repoName = source.repo.slice(source.repo.lastIndexOf('/') + 1);
+  const entry: PlannedEntry | null = multi
+    ? {
+        name: sanitizeFileName(source.path === '' ? repoName : `${repoName}-${source.path.replaceAll('/', '-')}`),
+        provenance: {
+          ...base,
+          path: source.path === '' ? '' : `${source.path}/`,
+          include: (request.include ?? []).join(' ').slice(0, 2000) || null,
+          pull: request.source.slice(0, 500),
+          files: entries.length,
+        },
+      }
+    : null;
+  return { source, revision: commit, civitaiFile: null, files, entry };
 }
 
 async function planCivitai(source: Extract<PullSource, { type: 'civitai' }>, request: PullRequest, hub: HubContext, signal: AbortSignal): Promise<Plan> {
@@ -277,6 +311,7 @@ async function planCivitai(source: Extract<PullSource, { type: 'civitai' }>, req
         policy: hub.civitai.policy,
         expected,
         name: sanitizeFileName(file.name),
+        relPath: null,
         from: `file ${file.id} (${file.name.slice(0, 200)})`,
         location: { type: 'civitai', id: String(version.modelId), rev: String(version.id) },
         fetchImpl: client.downloadFetch(),
@@ -299,6 +334,7 @@ async function planCivitai(source: Extract<PullSource, { type: 'civitai' }>, req
         },
       },
     ],
+    entry: null,
   };
 }
 
@@ -322,11 +358,13 @@ function planUrl(source: Extract<PullSource, { type: 'url' }>, request: PullRequ
         policy: hub.url.policy,
         expected: request.sha256 === undefined ? {} : { sha256: request.sha256.toLowerCase() },
         name,
+        relPath: null,
         from: urlForLog(href),
         location: { type: 'url', id: source.host, rev: '' },
         provenance: { provider: 'url', url: urlForLog(href), sha256: request.sha256?.toLowerCase() ?? null },
       },
     ],
+    entry: null,
   };
 }
 
@@ -344,54 +382,60 @@ function cancelledError(): LorasmithError {
   return hubError({ code: 'cancelled', message: 'The pull was cancelled; nothing was kept.' });
 }
 
-async function sha256OfFile(file: string): Promise<string> {
-  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
-  try {
-    const hash = createHash('sha256');
-    for await (const chunk of handle.createReadStream() as AsyncIterable<Buffer>) hash.update(chunk);
-    return hash.digest('hex');
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
-}
-
 interface ImportItem {
   file: string;
   name: string;
+  relPath: string | null;
+  sha256: string;
   location: { type: 'hf' | 'civitai' | 'url'; id: string; rev: string };
   provenance: Provenance;
 }
 
-/** Import every file; on any failure remove what this pull added (nothing new stays in models/). */
-async function importAll(items: ImportItem[], deps: PullDeps, request: { kind?: ModelKind }, report: PullReporter, signal: AbortSignal): Promise<{ models: ModelRecord[]; duplicates: string[] }> {
-  const models: ModelRecord[] = [];
-  const duplicates: string[] = [];
-  const added: string[] = [];
-  try {
+/**
+ * Into the library: one file through `importModel`; the files of a multi-file pull laid out by their
+ * relative paths in a staging folder of the pull's quarantine and imported as one entry. Either way a
+ * refusal leaves nothing in `models/`.
+ */
+async function importPulled(params: { items: ImportItem[]; entry: PlannedEntry | null; dir: string; deps: PullDeps; kind: ModelKind | undefined; report: PullReporter; signal: AbortSignal }): Promise<{ models: ModelRecord[]; duplicates: string[] }> {
+  const { items, entry, deps, report, signal } = params;
+  const first = items[0];
+  if (first === undefined) throw new Error('a pull imports at least one file');
+  const step = (importStep: ImportStep): void => {
+    if (importStep === 'scanning' || importStep === 'converting') report.detail(importStep);
+  };
+  const common = {
+    workspace: deps.workspace,
+    library: deps.library,
+    securityEvents: deps.securityEvents,
+    ...(params.kind === undefined ? {} : { expectedKind: params.kind }),
+    step,
+    signal,
+  };
+  const location = { type: first.location.type, id: first.location.id, ...(first.location.rev === '' ? {} : { rev: first.location.rev }) };
+  let result;
+  if (entry === null) {
+    result = await importModel({ ...common, file: first.file, name: first.name, source: { ...location, provenance: first.provenance } });
+  } else {
+    const staging = path.join(params.dir, ENTRY_DIR);
+    const files: string[] = [];
+    const knownSha256 = new Map<string, string>();
     for (const item of items) {
-      if (signal.aborted) throw cancelledError();
-      const result = await importModel({
-        workspace: deps.workspace,
-        library: deps.library,
-        securityEvents: deps.securityEvents,
-        file: item.file,
-        name: item.name,
-        source: { type: item.location.type, id: item.location.id, ...(item.location.rev === '' ? {} : { rev: item.location.rev }), provenance: item.provenance },
-        ...(request.kind === undefined ? {} : { expectedKind: request.kind }),
-        step: (step: ImportStep) => {
-          if (step === 'scanning' || step === 'converting') report.detail(step);
-        },
-        signal,
-      });
-      models.push(result.model);
-      if (result.duplicate) duplicates.push(result.model.id);
-      else added.push(result.model.id);
+      const relPath = item.relPath ?? item.name;
+      const to = path.join(staging, ...relPath.split('/'));
+      await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+      await rename(item.file, to);
+      files.push(relPath);
+      knownSha256.set(relPath, item.sha256);
     }
-  } catch (error) {
-    for (const id of added) await deps.library.remove(id).catch(() => undefined);
-    throw error;
+    result = await importModelSet({ ...common, staging, files, knownSha256, name: entry.name, source: { ...location, provenance: entry.provenance } });
   }
-  return { models, duplicates };
+  return { models: [result.model], duplicates: result.duplicate ? [result.model.id] : [] };
+}
+
+/** How the files were verified, for the provenance of a whole entry: `sha256`, `git-sha1`, both, or `none`. */
+function verifiedByOf(lists: ReadonlyArray<readonly string[]>): string {
+  const kinds = [...new Set(lists.flat())].sort((a, b) => b.localeCompare(a));
+  return kinds.length === 0 ? 'none' : kinds.join('+');
 }
 
 function sourceLabel(source: PullSource): string {
@@ -477,8 +521,9 @@ export async function runPull(params: RunPullParams): Promise<PullResult> {
         civitaiFile: plan.civitaiFile,
         files: plan.files.map((file, index) => {
           const result = results[index] as DownloadResult;
-          return { name: result.name, from: file.from, size: result.size, sha256: result.sha256, verifiedBy: result.verifiedBy, location: file.location, provenance: file.provenance };
+          return { name: result.name, relPath: file.relPath, from: file.from, size: result.size, sha256: result.sha256, verifiedBy: result.verifiedBy, location: file.location, provenance: file.provenance };
         }),
+        entry: plan.entry,
       };
       await writeFileAtomic(path.join(dir, MANIFEST), JSON.stringify(manifest), 0o600);
       keep = true;
@@ -487,17 +532,20 @@ export async function runPull(params: RunPullParams): Promise<PullResult> {
     }
 
     report.detail('scanning');
+    const unverified: Provenance = verified ? {} : { unverified: true, confirmedBy: 'accept-unverified' };
     const items: ImportItem[] = plan.files.map((file, index) => {
       const result = results[index] as DownloadResult;
-      const verifiedBy = result.verifiedBy.join('+') || 'none';
       return {
         file: result.file,
         name: result.name,
+        relPath: file.relPath,
+        sha256: result.sha256,
         location: file.location,
-        provenance: { ...file.provenance, verified: result.verified, verifiedBy, ...(result.verified ? {} : { unverified: true, confirmedBy: 'accept-unverified' }), computedSha256: result.sha256 },
+        provenance: { ...file.provenance, verified: result.verified, verifiedBy: verifiedByOf([result.verifiedBy]), ...(result.verified ? {} : unverified), computedSha256: result.sha256 },
       };
     });
-    const { models, duplicates } = await importAll(items, deps, request, report, signal);
+    const entry = plan.entry === null ? null : { ...plan.entry, provenance: { ...plan.entry.provenance, verified, verifiedBy: verifiedByOf(results.map((result) => result.verifiedBy)), ...unverified } };
+    const { models, duplicates } = await importPulled({ items, entry, dir, deps, kind: request.kind, report, signal });
     report.detail('stored');
     return { ...base, state: 'stored', models, duplicates, pendingReason: null };
   } catch (error) {
@@ -531,7 +579,8 @@ async function downloadWithResume(
         signal,
         onProgress,
         resume: true,
-        allowJson: false,
+        // A multi-file model's JSON configs are wanted; a JSON answer is still never taken for a model file.
+        allowJson: file.relPath !== null && /\.json$/i.test(file.relPath),
         ...(file.fetchImpl === undefined ? hub.network.fetchImpl === undefined ? {} : { fetchImpl: hub.network.fetchImpl } : { fetchImpl: file.fetchImpl }),
         ...(hub.network.lookup === undefined ? {} : { lookup: hub.network.lookup }),
         ...(hub.network.ca === undefined ? {} : { ca: hub.network.ca }),
@@ -591,6 +640,7 @@ export async function confirmPending(params: { deps: PullDeps; taskId: string; s
     if (!parsed.success) throw nothingPending(taskId);
     const manifest = parsed.data;
     report.detail('verifying');
+    const confirmed: Provenance = { verified: false, verifiedBy: 'none', unverified: true, confirmedBy: 'user' };
     const items: ImportItem[] = [];
     for (const file of manifest.files) {
       const name = sanitizeFileName(file.name);
@@ -600,11 +650,13 @@ export async function confirmPending(params: { deps: PullDeps; taskId: string; s
       if (actual !== file.sha256) {
         throw hubError({ code: 'integrity', message: `${name} changed in quarantine since it was downloaded; it was deleted.`, hint: 'Pull it again.', details: { rule: 'DL-R06' } });
       }
-      items.push({ file: full, name, location: file.location, provenance: { ...file.provenance, verified: false, verifiedBy: 'none', unverified: true, confirmedBy: 'user', computedSha256: file.sha256 } });
+      const relPath = file.relPath === null ? null : file.relPath.split('/').map((segment) => sanitizeFileName(segment)).join('/');
+      items.push({ file: full, name, relPath, sha256: file.sha256, location: file.location, provenance: { ...file.provenance, ...confirmed, computedSha256: file.sha256 } });
     }
     report.detail('scanning');
     const kind = manifest.kind as ModelKind | null;
-    const { models, duplicates } = await importAll(items, deps, kind === null ? {} : { kind }, report, signal);
+    const entry = manifest.entry === null ? null : { name: manifest.entry.name, provenance: { ...manifest.entry.provenance, ...confirmed } };
+    const { models, duplicates } = await importPulled({ items, entry, dir, deps, kind: kind ?? undefined, report, signal });
     report.detail('stored');
     return {
       state: 'stored',

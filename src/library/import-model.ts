@@ -5,7 +5,7 @@
  * rename into `models/<kind>/local/<sha256-12>/-/<name>` with the record.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { SecurityEvents } from '../access/security-events.ts';
 import { LorasmithError } from '../core/errors.ts';
@@ -74,6 +74,22 @@ function stemOf(name: string): string {
   return dot > 0 ? name.slice(0, dot) : name;
 }
 
+/**
+ * The name the file takes in its folder. Files of one hub commit share a folder, so another entry may
+ * already hold this name (two `model.safetensors` from different subfolders): the new file then carries
+ * its own digest, and nothing is ever renamed over an existing entry's file.
+ */
+async function freeName(workspace: Workspace, folder: string, name: string, sha256: string): Promise<string> {
+  const taken = async (candidate: string): Promise<boolean> => (await lstat(await workspace.resolve('models', `${folder}/${candidate}`)).catch(() => null)) !== null;
+  if (!(await taken(name))) return name;
+  const dot = name.lastIndexOf('.');
+  const alternative = dot > 0 ? `${name.slice(0, dot)}-${sha256.slice(0, 12)}${name.slice(dot)}` : `${name}-${sha256.slice(0, 12)}`;
+  if (await taken(alternative)) {
+    throw new LorasmithError({ code: 'name-taken', message: `models/${folder}/ already holds ${alternative}.`, hint: 'Remove the stray file from that folder, then import again.', exitCode: 2, status: 409 });
+  }
+  return alternative;
+}
+
 export async function importModel(params: ImportModelParams): Promise<ImportModelResult> {
   const { workspace, library } = params;
   const quarantine = workspace.paths.areas.quarantine;
@@ -133,7 +149,9 @@ export async function importModel(params: ImportModelParams): Promise<ImportMode
     if (existing !== null) return { model: existing, duplicate: true };
 
     params.step?.('storing');
-    const relPath = [fingerprint.kind, ...locationSegments(params.source, hashes.sha256), name].join('/');
+    const folder = [fingerprint.kind, ...locationSegments(params.source, hashes.sha256)].join('/');
+    const diskName = await freeName(workspace, folder, name, hashes.sha256);
+    const relPath = `${folder}/${diskName}`;
     const destination = await workspace.resolve('models', relPath);
     await mkdir(path.dirname(destination), { recursive: true, mode: 0o700 });
     const record: ModelRecord = {
@@ -154,13 +172,15 @@ export async function importModel(params: ImportModelParams): Promise<ImportMode
       source: { type: params.source.type, converted, ...(params.source.provenance === undefined ? {} : { provenance: params.source.provenance }) },
       evidence: fingerprint.evidence,
       createdAt: new Date().toISOString(),
+      files: [{ path: diskName, size: hashes.size, sha256: hashes.sha256, main: true }],
+      civitai: null,
     };
     await rename(file, destination);
     leftovers.delete(file);
     try {
       await library.insert(record, relPath);
     } catch (error) {
-      await rm(path.dirname(destination), { recursive: true, force: true });
+      await rm(destination, { force: true });
       throw error;
     }
     return { model: record, duplicate: false };

@@ -1,16 +1,31 @@
 /**
  * The library's repository: records in SQLite, files under `models/<kind>/<source>/<id>/<rev>/<name>`.
  * Paths are stored relative to `models/` and resolved through the workspace's resolver on the way out.
+ * `rel_path` names the entry's main file; a multi-file entry's other files share its folder, listed in
+ * `files` by their path relative to that folder.
  */
 import type { Selectable } from 'kysely';
-import { rm } from 'node:fs/promises';
+import { realpath, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../core/db/open-database.ts';
 import type { ModelsTable } from '../core/db/schema.ts';
-import { LorasmithError } from '../core/errors.ts';
+import { LorasmithError, errnoCode } from '../core/errors.ts';
 import type { Workspace } from '../core/workspace.ts';
 import type { FamilyVariant, ModelFamily, ModelKind, PredictionType } from '../formats/fingerprint/index.ts';
-import type { ModelLora, ModelRecord, ModelSource } from './model-record.ts';
+import type { CivitaiIdentification, ModelFileEntry, ModelLora, ModelRecord, ModelSource } from './model-record.ts';
+
+/** A one-file entry recorded before migration 4 lists no files: its file is `rel_path`'s last segment. */
+function filesOf(row: Selectable<ModelsTable>): ModelFileEntry[] {
+  if (row.files !== null) return JSON.parse(row.files) as ModelFileEntry[];
+  return [{ path: row.rel_path.slice(row.rel_path.lastIndexOf('/') + 1), size: row.size, sha256: row.sha256, main: true }];
+}
+
+/** The entry's folder relative to `models/`: `rel_path` without the main file's own relative path. */
+function folderOfRow(row: Selectable<ModelsTable>): string {
+  const main = filesOf(row).find((file) => file.main)?.path ?? row.rel_path.slice(row.rel_path.lastIndexOf('/') + 1);
+  if (!row.rel_path.endsWith(`/${main}`)) throw new Error(`model ${row.id}: its main file is not at the end of its path`);
+  return row.rel_path.slice(0, -(main.length + 1));
+}
 
 function toRecord(row: Selectable<ModelsTable>): ModelRecord {
   return {
@@ -31,6 +46,8 @@ function toRecord(row: Selectable<ModelsTable>): ModelRecord {
     source: JSON.parse(row.source) as ModelSource,
     evidence: JSON.parse(row.evidence) as string[],
     createdAt: row.created_at,
+    files: filesOf(row),
+    civitai: row.civitai === null ? null : (JSON.parse(row.civitai) as CivitaiIdentification),
   };
 }
 
@@ -58,9 +75,7 @@ export class ModelLibrary {
   }
 
   async get(id: string): Promise<ModelRecord> {
-    const row = await this.#db.selectFrom('models').selectAll().where('id', '=', id).executeTakeFirst();
-    if (row === undefined) throw modelNotFound(id);
-    return toRecord(row);
+    return toRecord(await this.#row(id));
   }
 
   async findBySha256(sha256: string): Promise<ModelRecord | null> {
@@ -76,11 +91,14 @@ export class ModelLibrary {
     return row === undefined ? null : toRecord(row);
   }
 
-  /** Where a record's file lives (resolved inside `models/`, symlinks contained). */
+  /** Where a record's main file lives (resolved inside `models/`, symlinks contained). */
   async fileOf(id: string): Promise<string> {
-    const row = await this.#db.selectFrom('models').select('rel_path').where('id', '=', id).executeTakeFirst();
-    if (row === undefined) throw modelNotFound(id);
-    return this.#workspace.resolve('models', row.rel_path);
+    return this.#workspace.resolve('models', (await this.#row(id)).rel_path);
+  }
+
+  /** The entry's folder: a tagger's or a diffusers pipeline's files are found relative to it. */
+  async folderOf(id: string): Promise<string> {
+    return this.#workspace.resolve('models', folderOfRow(await this.#row(id)));
   }
 
   async insert(record: ModelRecord, relPath: string): Promise<ModelRecord> {
@@ -107,15 +125,47 @@ export class ModelLibrary {
         tensor_count: record.tensorCount,
         parameter_count: record.parameterCount,
         created_at: record.createdAt,
+        files: JSON.stringify(record.files),
+        civitai: record.civitai === null ? null : JSON.stringify(record.civitai),
       })
       .execute();
     return record;
   }
 
-  /** Remove the record and its file (and the entry's folder, now empty). */
+  /** Record what Civitai said about the entry's main file (`models identify`). */
+  async setCivitai(id: string, identification: CivitaiIdentification): Promise<ModelRecord> {
+    const result = await this.#db.updateTable('models').set({ civitai: JSON.stringify(identification) }).where('id', '=', id).executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw modelNotFound(id);
+    return this.get(id);
+  }
+
+  /**
+   * Remove the record and its own files, then the folders they leave empty. Only the entry's files go:
+   * another entry pulled from the same commit may share the folder.
+   */
   async remove(id: string): Promise<void> {
-    const file = await this.fileOf(id);
+    const row = await this.#row(id);
+    const folder = folderOfRow(row);
+    const files = await Promise.all(filesOf(row).map((file) => this.#workspace.resolve('models', `${folder}/${file.path}`)));
     await this.#db.deleteFrom('models').where('id', '=', id).execute();
-    await rm(path.dirname(file), { recursive: true, force: true });
+    // The resolver answers under the real path of models/; the walk up stops there.
+    const root = await realpath(this.#workspace.paths.areas.models);
+    const dirs = new Set<string>();
+    for (const file of files) {
+      await rm(file, { force: true });
+      for (let dir = path.dirname(file); dir.startsWith(`${root}${path.sep}`); dir = path.dirname(dir)) dirs.add(dir);
+    }
+    // Deepest first, so a folder is tried after its subfolders; a folder still holding files stays.
+    for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
+      await rmdir(dir).catch((error: unknown) => {
+        if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST' && errnoCode(error) !== 'ENOENT') throw error;
+      });
+    }
+  }
+
+  async #row(id: string): Promise<Selectable<ModelsTable>> {
+    const row = await this.#db.selectFrom('models').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined) throw modelNotFound(id);
+    return row;
   }
 }

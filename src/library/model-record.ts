@@ -51,6 +51,54 @@ export interface ModelLora {
   targets: Record<string, number>;
 }
 
+/**
+ * One file of a library entry, by its path relative to the entry's folder ('/'-separated, each segment
+ * sanitised). A multi-file model (a diffusers folder, a tagger's onnx + csv, sharded weights) is one entry
+ * whose files share that folder (DESIGN.md §3); a one-file model lists just its file.
+ */
+export interface ModelFileEntry {
+  path: string;
+  /** Bytes; null only for a tagger's CSV recorded before files were listed. */
+  size: number | null;
+  sha256: string | null;
+  /** The file the entry was fingerprinted and hashed by: the record's `hashes` are this file's. */
+  main: boolean;
+}
+
+/** Civitai's licence flags of a model (`GET /api/v1/models/{id}`), as the uploader set them. */
+export interface CivitaiLicense {
+  /** What commercial use is allowed: `Image`, `RentCivit`, `Rent`, `Sell`; empty (or `None`) = none. */
+  allowCommercialUse: string[];
+  /** Use without crediting the creator. */
+  allowNoCredit: boolean | null;
+  /** Sharing merges or derivatives. */
+  allowDerivatives: boolean | null;
+  /** Derivatives under other permissions. */
+  allowDifferentLicense: boolean | null;
+}
+
+/**
+ * What Civitai says about a file, looked up by its SHA-256 (`models identify`). Information only: the
+ * fingerprint still decides kind and family.
+ */
+export interface CivitaiIdentification {
+  found: boolean;
+  sha256: string;
+  /** When the lookup was made (ISO 8601). */
+  checkedAt: string;
+  modelId: number | null;
+  versionId: number | null;
+  modelName: string | null;
+  versionName: string | null;
+  modelType: string | null;
+  baseModel: string | null;
+  /** Trigger words of the version. */
+  trainedWords: string[];
+  license: CivitaiLicense | null;
+  /** The model page on Civitai. */
+  url: string | null;
+}
+
 export interface ModelRecord {
   id: string;
   name: string;
@@ -69,6 +117,10 @@ export interface ModelRecord {
   source: ModelSource;
   evidence: string[];
   createdAt: string;
+  /** Every file of the entry; `size` above is their total. */
+  files: ModelFileEntry[];
+  /** The last `models identify` answer; null until looked up. */
+  civitai: CivitaiIdentification | null;
 }
 
 export function loraSummary(lora: LoraDetails | null): ModelLora | null {

@@ -1,7 +1,8 @@
 /**
  * Models → Find in Chromium against the real studio and the HTTPS hub double: search Hugging Face, open
  * a repo's files, pull one into the library with live progress; a booby-trapped .ckpt from the same repo
- * is refused with its reason; screenshot.
+ * is refused with its reason; a folder selection arrives as ONE library entry listing its files;
+ * screenshots.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitId, installHfRepo } from '../doubles/hub/hf-protocol.ts';
 import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
-import { maliciousPickle, sd1LoraSafetensors } from '../helpers/model-files.ts';
+import { maliciousPickle, sd1LoraSafetensors, sd1LoraVariant } from '../helpers/model-files.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
@@ -25,7 +26,15 @@ beforeAll(async () => {
   const commit = commitId('find-page');
   installHfRepo(d, {
     repo: 'alice/sks-lora',
-    commits: { [commit]: [{ path: 'sks_dog.safetensors', content: sd1LoraSafetensors() }, { path: 'legacy/sks_dog.ckpt', content: Buffer.from(maliciousPickle()) }] },
+    commits: {
+      [commit]: [
+        { path: 'sks_dog.safetensors', content: sd1LoraSafetensors() },
+        { path: 'legacy/sks_dog.ckpt', content: Buffer.from(maliciousPickle()) },
+        { path: 'epochs/sks_dog-000001.safetensors', content: sd1LoraVariant('epoch-1') },
+        { path: 'epochs/sks_dog-000002.safetensors', content: sd1LoraVariant('epoch-2-a-little-longer') },
+        { path: 'epochs/notes.md', content: Buffer.from('# two epochs\n'), lfs: false },
+      ],
+    },
     refs: { main: commit },
   });
   d.route('hub.test', '/api/models', (_req, res) => {
@@ -78,6 +87,26 @@ describe('Models → Find', () => {
     expect(await page.locator('[data-testid^="download-error-"]').first().getAttribute('data-code')).toBe('unsafe');
     expect(await studio.running.studio.library.list()).toHaveLength(1);
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'find.png'), fullPage: true });
+  });
+
+  it('a folder selection is pulled as one library entry, whose detail lists its files', async () => {
+    await page.getByTestId('models-tab-find').click();
+    await page.getByTestId('hf-folder').selectOption('epochs');
+    await page.getByTestId('hf-include').fill('');
+    expect(await page.getByTestId('hf-selection-count').getAttribute('data-count')).toBe('3');
+    await page.getByTestId('pull-epochs/').click();
+    await page.locator('[data-testid^="download-"][data-state="succeeded"]').nth(1).waitFor({ timeout: 30_000 });
+    const models = await studio.running.studio.library.list();
+    expect(models).toHaveLength(2);
+    const entry = models.find((model) => model.files.length > 1);
+    expect(entry).toMatchObject({ name: 'sks-lora-epochs', kind: 'lora' });
+    expect(entry?.files.map((file) => file.path).sort()).toEqual(['notes.md', 'sks_dog-000001.safetensors', 'sks_dog-000002.safetensors']);
+    await page.getByTestId('models-tab-library').click();
+    await page.getByTestId(`model-row-${entry?.id ?? ''}`).click();
+    await page.getByTestId('model-files').waitFor();
+    expect(await page.getByTestId('model-files').getAttribute('data-count')).toBe('3');
+    await page.getByTestId('model-file-notes.md').waitFor();
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'find-folder-entry.png'), fullPage: true });
   });
 
   it('Settings → Hub tokens: a saved token is checked with the hub, which names the account', async () => {

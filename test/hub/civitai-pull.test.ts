@@ -266,6 +266,6 @@ describe('civitai client', () => {
     installCivitaiVersion(d, { versionId: 4242, modelId: 77, baseModel: 'SD 1.5', trainedWords: ['sks dog'], files: [{ id: 9001, name: 'sks.safetensors', content, primary: true }] });
     const hub = buildHubContext({ settings: testSettings(d), network: testNetwork(d) });
     expect(await identifyOnCivitai(hub, sha256Hex(content))).toMatchObject({ found: true, modelId: 77, versionId: 4242, baseModel: 'SD 1.5', trainedWords: ['sks dog'] });
-    expect(await identifyOnCivitai(hub, 'ab'.repeat(32))).toEqual({ found: false, sha256: 'ab'.repeat(32) });
+    expect(await identifyOnCivitai(hub, 'ab'.repeat(32))).toMatchObject({ found: false, sha256: 'ab'.repeat(32), baseModel: null, trainedWords: [], license: null });
   });
 });

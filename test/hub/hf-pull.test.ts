@@ -263,37 +263,7 @@ describe('hf: refusals with their messages (HF-R06)', () => {
   }
 });
 
-describe('hf: multi-file pulls', () => {
-  it('a folder with --include: each file verified on its own, N library entries sharing provenance', async () => {
-    const a = sd1LoraVariant('ma');
-    const b = sd1LoraVariant('mb');
-    installHfRepo(d, {
-      repo: 'org/m',
-      refs: { main: C1 },
-      commits: { [C1]: [{ path: 'set/a.safetensors', content: a }, { path: 'set/sub/b.safetensors', content: b, lfs: false }, { path: 'set/README.md', content: Buffer.from('# hi') }] },
-    });
-    const { result } = await harness(studio, d).pull({ source: 'hf:org/m:set/', include: ['*.safetensors'] });
-    expect(result.files.map((f) => [f.name, f.verifiedBy])).toEqual([
-      ['a.safetensors', ['sha256']],
-      ['sub__b.safetensors', ['git-sha1']],
-    ]);
-    expect(result.models).toHaveLength(2);
-    for (const model of result.models) expect(model.source.provenance).toMatchObject({ repo: 'org/m', commit: C1, pull: 'hf:org/m:set/', files: 2 });
-    expect(await modelFiles(studio)).toEqual([path.join('lora', 'hf', 'org--m', C1, 'a.safetensors'), path.join('lora', 'hf', 'org--m', C1, 'sub__b.safetensors')]);
-  });
-
-  it('one bad file fails the whole set: the entries already added are removed again', async () => {
-    installHfRepo(d, {
-      repo: 'org/m',
-      refs: { main: C1 },
-      commits: { [C1]: [{ path: 'set/a.safetensors', content: sd1LoraVariant('ok1') }, { path: 'set/b.ckpt', content: Buffer.from(maliciousPickle()) }] },
-    });
-    const { error } = await harness(studio, d).fail('hf:org/m:set/');
-    expect(error.code).toBe('unsafe');
-    await expectNothingStored(studio);
-    expect(await studio.library.list()).toEqual([]);
-  });
-});
+// Multi-file pulls (one library entry per pull): multi-file-pull.test.ts.
 
 describe('hf: disk and cancel', () => {
   it('not enough free disk → disk-full before any transfer', async () => {

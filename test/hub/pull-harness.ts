@@ -2,8 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { expect } from 'vitest';
+import type { CliIO } from '../../src/cli/io.ts';
 import { LorasmithError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { buildHubContext, type HubSettings } from '../../src/hub/hub-context.ts';
@@ -111,4 +112,20 @@ export async function downloadsLeft(studio: Studio): Promise<string[]> {
 export async function expectNothingStored(studio: Studio): Promise<void> {
   expect(await modelFiles(studio)).toEqual([]);
   expect(await downloadsLeft(studio)).toEqual([]);
+}
+
+/** A CLI run's IO against a workspace: output captured, logs silenced. */
+export function captureIO(home: string): { io: CliIO; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    io: {
+      stdout: new Writable({ write: (chunk: Buffer, _e, cb) => void ((out += chunk.toString()), cb()) }),
+      stderr: new Writable({ write: (chunk: Buffer, _e, cb) => void ((err += chunk.toString()), cb()) }),
+      stdin: Readable.from([]),
+      env: { LORASMITH_HOME: home, LORASMITH_LOG_LEVEL: 'silent' },
+    },
+    out: () => out,
+    err: () => err,
+  };
 }

@@ -1,6 +1,5 @@
 /** The pull as a task (states, confirm, discard), the pull and search verbs in-process, and the hub routes. */
 import path from 'node:path';
-import { Writable, Readable } from 'node:stream';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -22,7 +21,7 @@ import { commitId, installHfRepo } from '../doubles/hub/hf-protocol.ts';
 import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
 import { maliciousPickle, sd1LoraSafetensors } from '../helpers/model-files.ts';
 import { rawSafetensors } from '../../src/formats/safetensors/testing.ts';
-import { downloadsLeft, harness, modelFiles, openTestStudio, quietLogger, testNetwork, testSettings } from './pull-harness.ts';
+import { captureIO, downloadsLeft, harness, modelFiles, openTestStudio, quietLogger, testNetwork, testSettings } from './pull-harness.ts';
 
 const C1 = commitId('task-c1');
 let d: HubDouble;
@@ -126,21 +125,6 @@ describe('the pull task', () => {
   });
 });
 
-function captureIO(home: string): { io: CliIO; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: {
-      stdout: new Writable({ write: (chunk: Buffer, _e, cb) => void ((out += chunk.toString()), cb()) }),
-      stderr: new Writable({ write: (chunk: Buffer, _e, cb) => void ((err += chunk.toString()), cb()) }),
-      stdin: Readable.from([]),
-      env: { LORASMITH_HOME: home, LORASMITH_LOG_LEVEL: 'silent' },
-    },
-    out: () => out,
-    err: () => err,
-  };
-}
-
 describe('lorasmith pull / search (in-process)', () => {
   const verb = () => createPullVerb({ settings: () => testSettings(d), network: testNetwork(d), clamscan: null });
 
@@ -182,6 +166,39 @@ describe('lorasmith pull / search (in-process)', () => {
     expect(await createSearchVerb({ settings: () => testSettings(d), network: testNetwork(d) }).run(['civitai', 'pixel', '--type', 'lora', '--json'], io.io)).toBe(0);
     expect(JSON.parse(io.out())).toMatchObject({ provider: 'civitai', results: [{ id: 7, name: 'Pixel LoRA', versions: [{ id: 70 }] }] });
     expect(d.requestsTo('mirror.test').at(-1)?.path).toContain('nsfw=false');
+  });
+});
+
+describe('lorasmith search --files / --version (in-process)', () => {
+  it("lists a repo's files at the resolved commit and a Civitai version's files, each with the source that pulls it", async () => {
+    const body = lora('browse');
+    installHfRepo(d, { repo: 'org/m', refs: { main: C1 }, commits: { [C1]: [{ path: 'set/a.safetensors', content: body, securityStatus: 'safe' }, { path: 'set/cfg.json', content: Buffer.from('{}'), lfs: false }, { path: 'top.safetensors', content: lora('top') }] } });
+    installCivitaiVersion(d, { versionId: 800, modelId: 80, trainedWords: ['browse word'], files: [{ id: 801, name: 'b.safetensors', content: body, primary: true }, { id: 802, name: 'b.ckpt', content: body, hashes: null, format: 'PickleTensor' }] });
+    const verb = createSearchVerb({ settings: () => testSettings(d), network: testNetwork(d) });
+    const home = studio.workspace.paths.home;
+    const files = captureIO(home);
+    expect(await verb.run(['hf', '--files', 'org/m@main', '--path', 'set/', '--json'], files.io)).toBe(0);
+    expect(JSON.parse(files.out())).toEqual({
+      repo: 'org/m',
+      revision: 'main',
+      commit: C1,
+      files: [
+        { path: 'set/a.safetensors', size: body.length, lfsSha256: sha256Hex(body), gitBlobId: null, xet: false, hubScanStatus: 'safe', source: `hf:org/m@${C1}:set/a.safetensors` },
+        { path: 'set/cfg.json', size: 2, lfsSha256: null, gitBlobId: expect.stringMatching(/^[0-9a-f]{40}$/) as string, xet: false, hubScanStatus: null, source: `hf:org/m@${C1}:set/cfg.json` },
+      ],
+    });
+    const text = captureIO(home);
+    expect(await verb.run(['hf', '--files', 'org/m'], text.io)).toBe(0);
+    expect(text.out()).toContain(`org/m @ main = commit ${C1}`);
+    expect(text.out()).toMatch(/top\.safetensors .* sha256 [0-9a-f]{16}…/);
+
+    const version = captureIO(home);
+    expect(await verb.run(['civitai', '--version', '800'], version.io)).toBe(0);
+    expect(version.out()).toContain('trigger words: browse word');
+    expect(version.out()).toMatch(/civitai:800:801 {2}b\.safetensors {2}SafeTensor .* sha256 [0-9a-f]{16}… {2}primary/);
+    expect(version.out()).toMatch(/civitai:800:802 {2}b\.ckpt {2}PickleTensor .* NO SHA-256/);
+    await expect(verb.run(['civitai', '--version', 'x'], captureIO(home).io)).rejects.toMatchObject({ exitCode: 2 });
+    await expect(verb.run(['civitai', '--files', 'org/m'], captureIO(home).io)).rejects.toMatchObject({ exitCode: 2 });
   });
 });
 

@@ -38,8 +38,9 @@ safetensors) and add it to the library under models/<kind>/<source>/<id>/<rev>/.
 
 SOURCE
   hf:<repo-id>[@<revision>]:<path>        a file; a path ending in / is a folder (every file below it,
-                                          narrowed by --include); the revision defaults to main and is
-                                          resolved to a commit before anything is downloaded
+                                          narrowed by --include), stored as ONE library entry (a
+                                          diffusers pipeline, a tagger, sharded weights); the revision
+                                          defaults to main and is resolved to a commit first
   https://huggingface.co/<repo>/resolve/<rev>/<path>   (or /blob/) the same
   civitai:<versionId>[:<fileId>]          the version's primary file, or that file
   https://civitai.com/models/<id>?modelVersionId=<versionId>   the same as civitai:<versionId>
@@ -76,10 +77,12 @@ function printResult(io: CliIO, record: TaskRecord): void {
     writeLine(io, `The file waits in quarantine. Store it marked unverified with \`lorasmith pull --confirm ${record.id}\`, or delete it with \`lorasmith pull --discard ${record.id}\`.`);
     return;
   }
-  for (const [index, model] of result.models.entries()) {
-    const file = result.files[index];
-    const verified = file === undefined || file.verifiedBy.length === 0 ? 'UNVERIFIED' : `verified by ${file.verifiedBy.join(' + ')}`;
-    writeLine(io, `${result.duplicates.includes(model.id) ? 'already in the library' : 'stored'}: ${model.id}  ${model.kind} ${model.family}  ${model.name}  (${verified})`);
+  // A multi-file pull is one entry: its files were each verified on their own.
+  const kinds = [...new Set(result.files.flatMap((file) => file.verifiedBy))];
+  const verified = result.files.some((file) => file.verifiedBy.length === 0) || kinds.length === 0 ? 'UNVERIFIED' : `verified by ${kinds.join(' + ')}`;
+  const count = result.files.length > 1 ? `${result.files.length} files, ` : '';
+  for (const model of result.models) {
+    writeLine(io, `${result.duplicates.includes(model.id) ? 'already in the library' : 'stored'}: ${model.id}  ${model.kind} ${model.family}  ${model.name}  (${count}${verified})`);
   }
 }
 

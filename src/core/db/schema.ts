@@ -93,6 +93,10 @@ export interface ModelsTable {
   tensor_count: number;
   parameter_count: number;
   created_at: string;
+  /** JSON: the entry's files, `[{path, size, sha256, main}]` (migration 4; NULL on one-file entries recorded before it). */
+  files: string | null;
+  /** JSON: what Civitai said about the main file (`models identify`), NULL until looked up. */
+  civitai: string | null;
 }
 
 export interface Database {

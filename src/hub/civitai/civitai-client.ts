@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { LorasmithError } from '../../core/errors.ts';
+import type { CivitaiLicense } from '../../library/model-record.ts';
 import type { DownloadExpected } from '../download-file.ts';
 import { hubError } from '../hub-error.ts';
 import { statusError } from '../http-status-error.ts';
@@ -70,7 +71,11 @@ const modelSchema = z
     nsfw: z.boolean().optional().nullable(),
     creator: z.object({ username: z.string().max(256).optional().nullable() }).loose().optional().nullable(),
     stats: z.object({ downloadCount: z.number().optional().nullable() }).loose().optional().nullable(),
-    allowCommercialUse: z.unknown().optional(),
+    allowNoCredit: z.boolean().optional().nullable(),
+    // An array in today's API (`["Image","Rent"]`), a single string in older answers (`"Sell"`).
+    allowCommercialUse: z.union([z.array(z.string().max(32)).max(16), z.string().max(32)]).optional().nullable(),
+    allowDerivatives: z.boolean().optional().nullable(),
+    allowDifferentLicense: z.boolean().optional().nullable(),
     modelVersions: z.array(z.object({ id, name: z.string().max(1024).optional().nullable(), baseModel: z.string().max(128).optional().nullable() }).loose()).max(1000).optional().nullable(),
   })
   .loose();
@@ -113,6 +118,15 @@ export interface CivitaiModelSummary {
   versions: Array<{ id: number; name: string | null; baseModel: string | null }>;
 }
 
+/** A model (`GET /api/v1/models/{id}`): what `models identify` reads besides the version, its licence. */
+export interface CivitaiModel {
+  id: number;
+  name: string;
+  type: string | null;
+  creator: string | null;
+  license: CivitaiLicense;
+}
+
 export interface CivitaiSearchParams {
   query?: string;
   /** Civitai model types: `LORA`, `Checkpoint`, `TextualInversion`, … */
@@ -136,6 +150,7 @@ export interface CivitaiClientParams {
 export interface CivitaiClient {
   readonly endpoint: string;
   version(versionId: number, signal?: AbortSignal): Promise<CivitaiVersion>;
+  model(modelId: number, signal?: AbortSignal): Promise<CivitaiModel>;
   /** Identify a file by a hash of any kind the API stores; `null` when Civitai does not know it. */
   byHash(hash: string, signal?: AbortSignal): Promise<CivitaiVersion | null>;
   search(params: CivitaiSearchParams): Promise<CivitaiModelSummary[]>;
@@ -272,6 +287,27 @@ export function createCivitaiClient(params: CivitaiClientParams): CivitaiClient 
       const version = parseVersion(await getJson(`/api/v1/model-versions/${versionId}`, what, signal), what);
       if (version.id !== versionId) throw hubError({ code: 'invalid', message: `Civitai answered version ${version.id} when asked for ${versionId}.` });
       return version;
+    },
+
+    async model(modelId, signal) {
+      checkId(modelId, 'model id');
+      const parsed = modelSchema.safeParse(await getJson(`/api/v1/models/${modelId}`, `model ${modelId}`, signal));
+      if (!parsed.success) throw hubError({ code: 'invalid', message: `Civitai answered model ${modelId} in an unexpected shape.`, hint: 'Check LORASMITH_CIVITAI_ENDPOINT.' });
+      const raw = parsed.data;
+      if (raw.id !== modelId) throw hubError({ code: 'invalid', message: `Civitai answered model ${raw.id} when asked for ${modelId}.` });
+      const commercial = raw.allowCommercialUse;
+      return {
+        id: raw.id,
+        name: raw.name,
+        type: raw.type ?? null,
+        creator: raw.creator?.username ?? null,
+        license: {
+          allowCommercialUse: (commercial === undefined || commercial === null ? [] : Array.isArray(commercial) ? commercial : [commercial]).filter((use) => use !== 'None'),
+          allowNoCredit: raw.allowNoCredit ?? null,
+          allowDerivatives: raw.allowDerivatives ?? null,
+          allowDifferentLicense: raw.allowDifferentLicense ?? null,
+        },
+      };
     },
 
     async byHash(hash, signal) {

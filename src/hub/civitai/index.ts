@@ -1,2 +1,2 @@
-export type { CivitaiClient, CivitaiClientParams, CivitaiFile, CivitaiModelSummary, CivitaiSearchParams, CivitaiVersion } from './civitai-client.ts';
+export type { CivitaiClient, CivitaiClientParams, CivitaiFile, CivitaiModel, CivitaiModelSummary, CivitaiSearchParams, CivitaiVersion } from './civitai-client.ts';
 export { chooseCivitaiFile, civitaiError, civitaiExpected, createCivitaiClient } from './civitai-client.ts';

@@ -1,6 +1,7 @@
 /**
  * The hubs over HTTP: search, a Hugging Face repo's files at a commit (size, LFS SHA-256, the Hub's own
- * scan status — informational only), a Civitai version, and pulls as tasks (`POST /api/pulls`, rate
+ * scan status — informational only), a Civitai version (these three kept a few minutes in the hub
+ * cache), and pulls as tasks (`POST /api/pulls`, rate
  * limited as the download-start class), with confirm / discard of a pull awaiting confirmation.
  * Every query and body is a strict zod schema; tokens never leave the server.
  */
@@ -9,7 +10,7 @@ import { z } from 'zod';
 import type { HubContext } from '../../hub/hub-context.ts';
 import { confirmPull, discardPull, PULL_TASK_KIND } from '../../hub/pull-task.ts';
 import { parseSource } from '../../hub/parse-source.ts';
-import { searchHub } from '../../hub/search.ts';
+import { civitaiVersionListing, repoFileListing, searchHub } from '../../hub/search.ts';
 import type { App, RouteContext } from '../context.ts';
 import { optionalEmptyBody, taskRecord } from '../schemas.ts';
 
@@ -125,30 +126,12 @@ export function hubRoutes(app: App, ctx: RouteContext, options: HubRouteOptions 
 
   app.get('/api/hub/hf/files', { schema: { tags, querystring: filesQuery, response: { 200: filesBody } } }, async (request) => {
     const { repo, revision, path } = request.query;
-    const context = await hub();
-    const commit = await context.hf.client.resolveCommit(repo, revision);
-    const entries = await context.hf.client.listFiles({ repo, commit, path, expand: true });
-    return {
-      repo,
-      revision,
-      commit,
-      files: entries
-        .filter((entry) => entry.type === 'file')
-        .map((entry) => ({
-          path: entry.path,
-          size: entry.size,
-          lfsSha256: entry.lfs?.sha256 ?? null,
-          gitBlobId: entry.lfs === null ? entry.oid : null,
-          xet: entry.xet,
-          hubScanStatus: entry.securityStatus,
-          source: `hf:${repo}@${commit}:${entry.path}`,
-        })),
-    };
+    return repoFileListing(await hub(), { repo, revision, path });
   });
 
   app.get('/api/hub/civitai/versions/:id', { schema: { tags, params: versionParams, response: { 200: versionBody } } }, async (request) => {
-    const version = await (await hub()).civitai.client.version(request.params.id);
-    return { ...version, files: version.files.map((file) => ({ ...file, hashes: { ...file.hashes } as Record<string, string>, source: `civitai:${version.id}:${file.id}` })) };
+    const version = await civitaiVersionListing(await hub(), request.params.id);
+    return { ...version, files: version.files.map((file) => ({ ...file, hashes: { ...file.hashes } as Record<string, string> })) };
   });
 
   app.post(

@@ -1,10 +1,15 @@
-/** The model library over HTTP: records, the header view (tensors, metadata), removal. Imports come as uploads. */
+/**
+ * The model library over HTTP: records (with every file of a multi-file entry), the header view (tensors,
+ * metadata) of the main file, Civitai identification by SHA-256, removal. Imports come as uploads.
+ */
+import type {} from '@fastify/rate-limit';
 import { z } from 'zod';
 import { describeHeader } from '../../formats/describe-header.ts';
 import { scanFile } from '../../formats/scan-file.ts';
 import { LorasmithError } from '../../core/errors.ts';
+import { identifyLibraryModel } from '../../hub/identify.ts';
 import type { App, RouteContext } from '../context.ts';
-import { idParams } from '../schemas.ts';
+import { idParams, optionalEmptyBody } from '../schemas.ts';
 
 const tags = ['models'];
 
@@ -41,6 +46,25 @@ const modelRecord = z.object({
   }),
   evidence: z.array(z.string()),
   createdAt: z.string(),
+  files: z.array(z.object({ path: z.string(), size: z.number().nullable(), sha256: z.string().nullable(), main: z.boolean() })),
+  civitai: z
+    .object({
+      found: z.boolean(),
+      sha256: z.string(),
+      checkedAt: z.string(),
+      modelId: z.number().nullable(),
+      versionId: z.number().nullable(),
+      modelName: z.string().nullable(),
+      versionName: z.string().nullable(),
+      modelType: z.string().nullable(),
+      baseModel: z.string().nullable(),
+      trainedWords: z.array(z.string()),
+      license: z
+        .object({ allowCommercialUse: z.array(z.string()), allowNoCredit: z.boolean().nullable(), allowDerivatives: z.boolean().nullable(), allowDifferentLicense: z.boolean().nullable() })
+        .nullable(),
+      url: z.string().nullable(),
+    })
+    .nullable(),
 });
 
 const modelHeader = z.object({
@@ -51,7 +75,7 @@ const modelHeader = z.object({
 });
 
 export function modelRoutes(app: App, ctx: RouteContext): void {
-  const { library } = ctx.studio;
+  const { library, settings, hubContext } = ctx.studio;
 
   app.get('/api/models', { schema: { tags, response: { 200: z.object({ models: z.array(modelRecord) }) } } }, async () => ({ models: await library.list() }));
 
@@ -71,6 +95,16 @@ export function modelRoutes(app: App, ctx: RouteContext): void {
     const header = describeHeader(scan.details);
     return { format: scan.format, tensors: header.tensors, metadata: header.metadata, dtypes: header.dtypes };
   });
+
+  // Civitai by the main file's SHA-256; the answer stays on the record. Rate limited like a download start.
+  app.post(
+    '/api/models/:id/identify',
+    {
+      schema: { tags, params: idParams, body: optionalEmptyBody, response: { 200: modelRecord } },
+      config: { rateLimit: { max: async () => (await settings.get()).rateLimits.downloadStartPerMinute, timeWindow: 60_000 } },
+    },
+    async (request) => identifyLibraryModel({ hub: await hubContext(), library, id: request.params.id }),
+  );
 
   app.delete('/api/models/:id', { schema: { tags, params: idParams } }, async (request, reply) => {
     await library.remove(request.params.id);

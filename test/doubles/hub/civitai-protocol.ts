@@ -1,6 +1,6 @@
 /**
  * The Civitai API on the hub double (hub-downloads.md §3.1): `/api/v1/model-versions/<id>`, by-hash,
- * model search, `/api/v1/me`, and the download route `/api/download/models/<versionId>` answering a 307
+ * `/api/v1/models/<id>` (with the licence flags), model search, `/api/v1/me`, and the download route `/api/download/models/<versionId>` answering a 307
  * to an R2-style signed URL on another host (with a hostile Content-Disposition), pinned by `fileId`;
  * without `fileId` it picks by "preferences" — a different file than `primary` (CV-R07). JSON errors
  * for non-browser User-Agents, the `/login` redirect for browsers.
@@ -28,6 +28,9 @@ export interface CivitaiVersionSpec {
   files: CivitaiFileSpec[];
   baseModel?: string;
   trainedWords?: string[];
+  /** The model's licence flags as `/api/v1/models/<id>` answers them; default: image use only, credit needed. */
+  license?: { allowCommercialUse?: string[] | string; allowNoCredit?: boolean; allowDerivatives?: boolean; allowDifferentLicense?: boolean };
+  modelName?: string;
   apiHost?: string;
   storageHost?: string;
   /** Answer the download route with this instead (401, 403, 404, 410, 429 …). */
@@ -56,7 +59,7 @@ export function versionJson(spec: CivitaiVersionSpec, d: HubDouble): Record<stri
     trainedWords: spec.trainedWords ?? ['sks dog'],
     status: 'Published',
     nsfwLevel: 1,
-    model: { name: 'Test LoRA', type: 'LORA', nsfw: false, license: 'creativeml-openrail-m' },
+    model: { name: spec.modelName ?? 'Test LoRA', type: 'LORA', nsfw: false, poi: false },
     files: spec.files.map((file) => ({
       id: file.id,
       name: file.name,
@@ -74,10 +77,31 @@ export function versionJson(spec: CivitaiVersionSpec, d: HubDouble): Record<stri
   };
 }
 
+/** `GET /api/v1/models/<id>`: the model with its licence flags and this version. */
+export function modelJson(spec: CivitaiVersionSpec): Record<string, unknown> {
+  return {
+    id: spec.modelId,
+    name: spec.modelName ?? 'Test LoRA',
+    description: '<p>hi</p>',
+    type: 'LORA',
+    poi: false,
+    nsfw: false,
+    allowNoCredit: false,
+    allowCommercialUse: ['Image'],
+    allowDerivatives: true,
+    allowDifferentLicense: false,
+    ...spec.license,
+    creator: { username: 'alice' },
+    stats: { downloadCount: 10 },
+    modelVersions: [{ id: spec.versionId, name: 'v1.0', baseModel: spec.baseModel ?? 'SD 1.5' }],
+  };
+}
+
 export function installCivitaiVersion(d: HubDouble, spec: CivitaiVersionSpec): void {
   const api = spec.apiHost ?? 'mirror.test';
   const storage = spec.storageHost ?? 'cdn2.test';
   d.route(api, `/api/v1/model-versions/${spec.versionId}`, (_req, res) => json(res, 200, versionJson(spec, d)));
+  d.route(api, `/api/v1/models/${spec.modelId}`, (_req, res) => json(res, 200, modelJson(spec)));
   for (const file of spec.files) {
     d.route(api, `/api/v1/model-versions/by-hash/${sha256Hex(file.content).toUpperCase()}`, (_req, res) => json(res, 200, versionJson(spec, d)));
     d.route(api, `/api/v1/model-versions/by-hash/${sha256Hex(file.content).toUpperCase().slice(0, 10)}`, (_req, res) => json(res, 200, versionJson(spec, d)));

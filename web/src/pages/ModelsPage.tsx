@@ -93,6 +93,14 @@ export function ModelsPage() {
     [reload, select],
   );
 
+  const onChanged = useCallback(
+    (model: ModelRecord) => {
+      setData((current) => current && { models: current.models.map((m) => (m.id === model.id ? model : m)) });
+      setImported((current) => (current?.id === model.id ? model : current));
+    },
+    [setData],
+  );
+
   const onDeleted = (id: string) => {
     setData((current) => current && { models: current.models.filter((m) => m.id !== id) });
     if (imported?.id === id) setImported(null);
@@ -145,7 +153,7 @@ export function ModelsPage() {
         <ImportSection onImported={onImported} />
         <LibrarySection models={models} error={error} reload={reload} selectedId={selectedId} onSelect={(id) => select(id)} />
         {selected ? (
-          <ModelDetail key={selected.id} model={selected} reveal={reveal} onClose={() => select(null)} onDeleted={onDeleted} />
+          <ModelDetail key={selected.id} model={selected} reveal={reveal} onClose={() => select(null)} onDeleted={onDeleted} onChanged={onChanged} />
         ) : selectedId !== null && models !== undefined ? (
           <div className="notice" role="status" data-testid="model-missing">
             <p className="notice__title">That model is not in the library.</p>

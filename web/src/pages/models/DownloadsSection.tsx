@@ -159,7 +159,8 @@ function FileFacts({ result }: { result: PullResult }) {
     <ul className="download__files">
       {result.files.map((file) => (
         <li key={`${file.name}:${file.sha256}`} className="download__file">
-          <span className="mono table__wrap">{file.name}</span>
+          {/* A file of a multi-file pull is named by its path in the repository. */}
+          <span className="mono table__wrap">{result.files.length > 1 ? file.from : file.name}</span>
           <span className="muted nowrap">{formatBytes(file.size)}</span>
           <span className="download__hash">
             <span className="muted">SHA-256 </span>
@@ -311,8 +312,8 @@ function Stored({ result, onOpenModel }: { result: PullResult; onOpenModel: (id:
   return (
     <div className="download__stored">
       <p className="ok-line">
-        {result.models.length === 1 ? 'Stored in the library' : `Stored ${result.models.length} files in the library`}
-        {result.verified ? ', verified against the provider’s digest.' : ' — marked unverified (confirmed by you).'}
+        {result.files.length > 1 ? `Stored ${result.files.length} files in the library as one entry` : 'Stored in the library'}
+        {result.verified ? `, ${result.files.length > 1 ? 'each ' : ''}verified against the provider’s digest.` : ' — marked unverified (confirmed by you).'}
       </p>
       <ul className="download__models">
         {result.models.map((model) => (

@@ -66,9 +66,11 @@ function FolderPull({ repo, commit, files, downloads }: { repo: string; commit: 
     <div className="subsection" data-testid="hf-folder-pull">
       <h3 className="subsection__title">Pull a folder or a selection</h3>
       <p className="muted hint-line">
-        Every matching file becomes its own library entry. A file the library cannot hold (a JSON config, a README) fails the whole
-        pull, so narrow it with include patterns: <code>*.safetensors</code>, <code>unet/*</code>, <code>**/*.gguf</code> (comma or
-        space separated; a pattern without <code>/</code> matches the file name).
+        The matching files become <strong>one library entry</strong> — a diffusers pipeline, a tagger (<code>model.onnx</code> +{' '}
+        <code>selected_tags.csv</code>) or a set of weights — each file verified against its own digest. Configs and text files come
+        along; every weight file is scanned, and one refused file refuses the whole selection. Include patterns narrow it:{' '}
+        <code>*.safetensors</code>, <code>*.safetensors *.json *.txt</code> for a pipeline, <code>unet/*</code>, <code>**/*.gguf</code> (comma
+        or space separated; a pattern without <code>/</code> matches the file name).
       </p>
       <div className="inline-form">
         <label className="label" htmlFor="hf-folder">
@@ -103,12 +105,12 @@ function FolderPull({ repo, commit, files, downloads }: { repo: string; commit: 
             : matched.length === 0
               ? 'No file matches.'
               : `${formatCount(matched.length)} ${matched.length === 1 ? 'file' : 'files'}, ${formatBytes(bytes)}${tooMany ? ` — a pull takes at most ${MAX_SELECTION} files` : ''}`}
-          {nonModel > 0 && !tooMany && !badGlobs ? <span className="muted"> · {nonModel} of them not model files by name — the pull would fail</span> : null}
+          {nonModel > 0 && !tooMany && !badGlobs ? <span className="muted"> · {nonModel} of them companion files (configs, text), kept with the entry</span> : null}
         </p>
         <PullButton
           body={{ source, ...(globs.length > 0 ? { include: globs } : {}) }}
           downloads={downloads}
-          what={`${matched.length} files from ${prefix === '' ? 'the repository' : prefix}`}
+          what={`${matched.length} files from ${prefix === '' ? 'the repository' : prefix} as one entry`}
           label="Pull selection"
           disabled={matched.length === 0 || tooMany || badGlobs}
           testId={testId}

@@ -26,10 +26,13 @@ export function HubLink({ url, children, testId }: { url: string; children?: Rea
   );
 }
 
-const HUB_TOKEN: Record<SecretName, string> = { hf: 'Hugging Face token', civitai: 'Civitai API key' };
+/** The secrets that are hub tokens (the store also holds a webhook URL). */
+type HubSecret = Extract<SecretName, 'hf' | 'civitai'>;
+
+const HUB_TOKEN: Record<HubSecret, string> = { hf: 'Hugging Face token', civitai: 'Civitai API key' };
 
 /** Says that gated and private models need a token, and where to store one. */
-export function TokenNote({ hub, className = 'refusal__hint' }: { hub: SecretName; className?: string }) {
+export function TokenNote({ hub, className = 'refusal__hint' }: { hub: HubSecret; className?: string }) {
   return (
     <p className={className} data-testid={`token-note-${hub}`}>
       No {HUB_TOKEN[hub]} is stored in the studio: gated and private models need one —{' '}
@@ -39,7 +42,7 @@ export function TokenNote({ hub, className = 'refusal__hint' }: { hub: SecretNam
 }
 
 /** Above a gated or private repository: what access takes. */
-export function TokenHint({ hub, present, gated, repoUrl }: { hub: SecretName; present: boolean | undefined; gated: boolean; repoUrl: string | null }) {
+export function TokenHint({ hub, present, gated, repoUrl }: { hub: HubSecret; present: boolean | undefined; gated: boolean; repoUrl: string | null }) {
   return (
     <div className="notice notice--warn" data-testid="repo-access">
       <p className="notice__title">{gated ? 'This model is gated' : 'This model is private'}</p>

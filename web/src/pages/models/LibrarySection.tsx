@@ -203,8 +203,13 @@ export function LibrarySection({ models, error, reload, selectedId, onSelect }: 
                           >
                             {model.name}
                           </button>
-                          {model.source.converted || model.warnings.length > 0 ? (
+                          {model.source.converted || model.warnings.length > 0 || model.files.length > 1 ? (
                             <div className="table__sub models__badges">
+                              {model.files.length > 1 ? (
+                                <span className="badge badge--neutral" data-testid={`model-files-count-${model.id}`} title="One entry whose files share a folder">
+                                  {model.files.length} files
+                                </span>
+                              ) : null}
                               {model.source.converted ? (
                                 <span className="badge badge--info" data-testid={`model-converted-${model.id}`} title={`Converted to safetensors from ${model.source.converted.originalName}`}>
                                   converted from {convertedFromLabel(model.source.converted)}

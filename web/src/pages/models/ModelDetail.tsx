@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { Fragment, useEffect } from 'react';
 import { api, apiPath } from '../../api.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { CopyButton } from '../../components/CopyButton.tsx';
@@ -12,12 +12,15 @@ import { useJson } from '../../hooks/useJson.ts';
 import type { ModelHeader, ModelRecord } from '../../types.ts';
 import { familyLabel, kindLabel, predictionLabel, SOURCE_LABELS } from './labels.ts';
 import { MetadataTable } from './MetadataTable.tsx';
+import { ModelCivitai } from './ModelCivitai.tsx';
 import { TensorTable } from './TensorTable.tsx';
 
 interface Props {
   model: ModelRecord;
   onClose: () => void;
   onDeleted: (id: string) => void;
+  /** The record came back changed (identified on Civitai). */
+  onChanged: (model: ModelRecord) => void;
   /** Scroll the card into view and focus its heading when it opens (it opened on a click). */
   reveal: boolean;
 }
@@ -79,6 +82,65 @@ function Lora({ lora }: { lora: NonNullable<ModelRecord['lora']> }) {
   );
 }
 
+/** Every file of the entry, main file first: a diffusers folder or a tagger is one entry of several files. */
+function Files({ files }: { files: ModelRecord['files'] }) {
+  return (
+    <div className="subsection" data-testid="model-files" data-count={files.length}>
+      <h3 className="subsection__title">
+        Files <span className="muted">({formatCount(files.length)}, in one folder)</span>
+      </h3>
+      <div className="table-scroll">
+        <table className="table table--files">
+          <thead>
+            <tr>
+              <th scope="col">Path</th>
+              <th scope="col" className="num">
+                Size
+              </th>
+              <th scope="col">SHA-256</th>
+            </tr>
+          </thead>
+          <tbody>
+            {files.map((file) => (
+              <tr key={file.path} data-testid={`model-file-${file.path}`}>
+                <td className="files__path mono">
+                  {file.path}
+                  {file.main ? (
+                    <span className="badge badge--info badge--inline" title="The file the studio fingerprinted and hashed for this entry">
+                      main
+                    </span>
+                  ) : null}
+                </td>
+                <td className="num nowrap">{file.size === null ? <span className="muted">—</span> : formatBytes(file.size)}</td>
+                <td>{file.sha256 === null ? <span className="muted">not recorded</span> : <code className="hash" title={file.sha256}>{file.sha256.slice(0, 16)}…</code>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+/** Where the entry came from, as the hub named it (repo, commit, path; model, version, file ids; the pull). */
+function Provenance({ provenance }: { provenance: NonNullable<ModelRecord['source']['provenance']> }) {
+  const rows = Object.entries(provenance).filter(([, value]) => value !== null && value !== '');
+  if (rows.length === 0) return null;
+  return (
+    <details className="evidence" data-testid="model-origin">
+      <summary>Where it came from</summary>
+      <dl className="facts">
+        {rows.map(([key, value]) => (
+          <Fragment key={key}>
+            <dt>{key}</dt>
+            <dd className="mono table__wrap">{String(value)}</dd>
+          </Fragment>
+        ))}
+      </dl>
+    </details>
+  );
+}
+
 function HeaderTables({ id }: { id: string }) {
   const { data, error, reload } = useJson<ModelHeader>(apiPath('/api/models', id, '/header'));
   if (error) return <ErrorBanner error={error} onRetry={reload} />;
@@ -92,7 +154,7 @@ function HeaderTables({ id }: { id: string }) {
 }
 
 /** Everything the studio knows about one library entry, plus its tensors and metadata from the file header. */
-export function ModelDetail({ model, onClose, onDeleted, reveal }: Props) {
+export function ModelDetail({ model, onClose, onDeleted, onChanged, reveal }: Props) {
   const remove = useAction(async () => {
     await api.delete(apiPath('/api/models', model.id));
     onDeleted(model.id);
@@ -214,6 +276,10 @@ export function ModelDetail({ model, onClose, onDeleted, reveal }: Props) {
 
       {model.lora ? <Lora lora={model.lora} /> : null}
 
+      {model.files.length > 1 ? <Files files={model.files} /> : null}
+
+      <ModelCivitai model={model} onChanged={onChanged} />
+
       <div className="subsection" data-testid="model-provenance">
         <h3 className="subsection__title">Provenance</h3>
         <dl className="facts">
@@ -238,6 +304,7 @@ export function ModelDetail({ model, onClose, onDeleted, reveal }: Props) {
             </>
           ) : null}
         </dl>
+        {model.source.provenance ? <Provenance provenance={model.source.provenance} /> : null}
         <details className="evidence" data-testid="model-evidence">
           <summary>
             How the studio identified this model <span className="muted">({formatCount(model.evidence.length)})</span>
