@@ -8,7 +8,9 @@ import type { Verb } from './verb.ts';
 import { convertVerb } from './verbs/convert.ts';
 import { datasetVerb } from './verbs/dataset.ts';
 import { doctorVerb } from './verbs/doctor.ts';
+import { engineVerb } from './verbs/engine.ts';
 import { inspectVerb } from './verbs/inspect.ts';
+import { jobsVerb } from './verbs/jobs.ts';
 import { loginVerb } from './verbs/login.ts';
 import { modelsVerb } from './verbs/models.ts';
 import { pairVerb } from './verbs/pair.ts';
@@ -21,7 +23,7 @@ import { tasksVerb } from './verbs/tasks.ts';
 import { tokenVerb } from './verbs/token.ts';
 import { trainVerb } from './verbs/train.ts';
 
-export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, pullVerb, searchVerb, datasetVerb, trainVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
+export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, pullVerb, searchVerb, datasetVerb, trainVerb, jobsVerb, engineVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
 
 function overview(): string {
   const width = Math.max(...VERBS.map((verb) => verb.name.length));

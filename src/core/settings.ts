@@ -5,6 +5,10 @@
 import { z } from 'zod';
 // The import limits are the datasets domain's own schema (pure zod, no I/O): settings holds its values.
 import { datasetImportLimitsSchema } from '../datasets/import/import-limits.ts';
+// The jobs section (watchdog, stop grace, log limits, unsandboxed runs) is the jobs domain's own schema (pure zod).
+import { jobSettingsSchema } from '../jobs/job-settings.ts';
+// Engine locations are the training domain's own schema (pure zod, no I/O); they are operator paths, see setEngines.
+import { enginesSettingsSchema, type EnginesSettings } from '../training/engines/detect/engine-settings.ts';
 import type { Db } from './db/open-database.ts';
 import { LorasmithError } from './errors.ts';
 
@@ -83,6 +87,8 @@ export const settingsSchema = z
     datasets: datasetImportLimitsSchema.default(datasetImportLimitsSchema.parse({})),
     hub: hubSettingsSchema.default(hubSettingsSchema.parse({})),
     notifications: notificationSettingsSchema.default(notificationSettingsSchema.parse({})),
+    engines: enginesSettingsSchema.default(enginesSettingsSchema.parse({})),
+    jobs: jobSettingsSchema.default(jobSettingsSchema.parse({})),
   })
   .strict();
 
@@ -111,6 +117,7 @@ export const settingsPatchSchema = z
     datasets: sectionPatch(datasetImportLimitsSchema),
     hub: sectionPatch(hubSettingsSchema),
     notifications: sectionPatch(notificationSettingsSchema),
+    jobs: sectionPatch(jobSettingsSchema),
   })
   .strict();
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
@@ -161,6 +168,17 @@ export class SettingsStore {
           .execute();
       }
     });
+    return next;
+  }
+
+  /**
+   * The engines section is not in `SettingsPatch` (PATCH /api/settings cannot set operator paths): the
+   * engine location service checks the paths exist and who asks, then replaces the section here.
+   */
+  async setEngines(engines: EnginesSettings): Promise<Settings> {
+    const next = settingsSchema.parse({ ...(await this.get()), engines });
+    const value = JSON.stringify(next.engines);
+    await this.#db.insertInto('settings').values({ key: 'engines', value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
     return next;
   }
 }

@@ -22,11 +22,14 @@ import { createGuard } from './guard.ts';
 import { studioOrigins } from './origins.ts';
 import { accessRoutes } from './routes/access-routes.ts';
 import { datasetRoutes } from './routes/dataset-routes.ts';
+import { engineRoutes } from './routes/engine-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
 import { hubRoutes } from './routes/hub-routes.ts';
 import { modelRoutes } from './routes/model-routes.ts';
 import { notificationRoutes } from './routes/notification-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
+import { jobRoutes } from './routes/job-routes.ts';
+import { jobViewRoutes } from './routes/job-view-routes.ts';
 import { trainRoutes } from './routes/train-routes.ts';
 import { uploadRoutes } from './routes/upload-routes.ts';
 import { workspaceRoutes } from './routes/workspace-routes.ts';
@@ -132,6 +135,12 @@ export async function buildApp(params: BuildAppParams): Promise<BuiltApp> {
   hubRoutes(app, context);
   datasetRoutes(app, context);
   trainRoutes(app, context);
+  jobRoutes(app, context);
+  jobViewRoutes(app, context);
+  // The server holds the workspace lock (serve.ts takes it before building the app): it supervises the runs,
+  // reattaching those a previous server left, from the moment it is ready.
+  app.addHook('onReady', async () => studio.jobs.supervise());
+  engineRoutes(app, context);
   notificationRoutes(app, context);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { LorasmithError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HubNetwork } from '../hub/hub-network.ts';
+import type { JobRunner } from '../jobs/job-runner.ts';
 import { currentProcessIdentity } from '../core/process-identity.ts';
 import { LORASMITH_VERSION } from '../core/version.ts';
 import { openStudio, type Studio } from '../studio/studio.ts';
@@ -28,6 +29,8 @@ export interface ServeOptions {
   webDist?: string;
   /** Tests only: passed to the studio (the hub double's lookup and CA). */
   hubNetwork?: HubNetwork;
+  /** Tests only: passed to the studio (a job runner other than the run shim). */
+  jobRunner?: JobRunner;
 }
 
 export interface RunningStudio {
@@ -76,6 +79,7 @@ export async function startStudio(options: ServeOptions = {}): Promise<RunningSt
     ...(options.home === undefined ? {} : { home: options.home }),
     ...(options.log === undefined ? {} : { log: options.log }),
     ...(options.hubNetwork === undefined ? {} : { hubNetwork: options.hubNetwork }),
+    ...(options.jobRunner === undefined ? {} : { jobRunner: options.jobRunner }),
   });
   let lock: Awaited<ReturnType<typeof acquireWorkspaceLock>>;
   try {

@@ -15,7 +15,13 @@ import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { Datasets } from '../datasets/datasets.ts';
 import type { HubContext } from '../hub/hub-context.ts';
 import type { HubNetwork } from '../hub/hub-network.ts';
-import { JobNotifier } from '../jobs/notify/job-webhook.ts';
+import { JobNotifier, jobNotice } from '../jobs/notify/job-webhook.ts';
+import type { JobRecord } from '../jobs/job-types.ts';
+import { createJobs } from '../jobs/create-jobs.ts';
+import { createGpuStatsService, type GpuStatsService } from '../jobs/gpu-stats-service.ts';
+import { datasetLockReason } from '../jobs/dataset-locks.ts';
+import type { JobRunner } from '../jobs/job-runner.ts';
+import type { JobService } from '../jobs/job-service.ts';
 import { hubContextFactory, pullDeps } from '../hub/pull-deps.ts';
 import { pullTask } from '../hub/pull-task.ts';
 import { tagDatasetTask } from '../datasets/tagging/tag-dataset-task.ts';
@@ -44,6 +50,10 @@ export interface Studio {
   hubContext: () => Promise<HubContext>;
   /** The job webhook (LOG-R05). */
   notifier: JobNotifier;
+  /** Training runs: queue, GPU slots, run shims, events (supervised only by the workspace lock's holder). */
+  jobs: JobService;
+  /** GPU readings for the Jobs page, taken only while a job is active. */
+  gpuStats: GpuStatsService;
   close(): Promise<void>;
 }
 
@@ -53,6 +63,8 @@ export interface OpenStudioParams {
   env?: NodeJS.ProcessEnv;
   /** Tests only: the hub double's DNS lookup and CA. Production resolves and verifies for real. */
   hubNetwork?: HubNetwork;
+  /** Tests only: a job runner other than the run shim. */
+  jobRunner?: JobRunner;
 }
 
 export async function openStudio(params: OpenStudioParams = {}): Promise<Studio> {
@@ -65,7 +77,8 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
   const securityEvents = new SecurityEvents(database.db);
   const library = new ModelLibrary({ db: database.db, workspace });
   const uploads = new UploadService({ db: database.db, quarantineDir: workspace.paths.areas.quarantine, settings: () => settings.get() });
-  const datasets = new Datasets({ root: workspace.paths.areas.datasets, settings });
+  // A dataset is locked from enqueue to the end of its runs (DESIGN.md §3): the jobs tables say which.
+  const datasets = new Datasets({ root: workspace.paths.areas.datasets, settings, isLocked: (name) => datasetLockReason(database.db, name) });
   const env = params.env ?? process.env;
   const secrets = new SecretStore(workspace.paths.secrets, env);
   tasks.register(selftestTask);
@@ -86,6 +99,18 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
       return { taskId: task.id };
     },
   });
+  const notifier = new JobNotifier({
+    secrets,
+    settings: async () => (await settings.get()).notifications,
+    ...(params.hubNetwork === undefined ? {} : { transport: { ...(params.hubNetwork.lookup === undefined ? {} : { lookup: params.hubNetwork.lookup }), ...(params.hubNetwork.ca === undefined ? {} : { ca: params.hubNetwork.ca }) } }),
+  });
+  // The webhook is told when a run ends; a delivery that fails is logged (without the URL), never retried.
+  const onFinished = async (job: JobRecord): Promise<void> => {
+    const delivery = await notifier.jobFinished(jobNotice(job));
+    if (delivery !== null && !delivery.delivered) log.warn({ job: job.id, error: delivery.error }, 'job webhook not delivered');
+  };
+  const jobs = createJobs({ db: database.db, workspace, log, settings, library, datasetsRoot: datasets.root, securityEvents, env, onFinished, ...(params.jobRunner === undefined ? {} : { runner: params.jobRunner }) });
+  const gpuStats = createGpuStatsService({ jobs, path: env.PATH ?? '/usr/bin:/bin', log });
   return {
     workspace,
     db: database.db,
@@ -102,12 +127,12 @@ export async function openStudio(params: OpenStudioParams = {}): Promise<Studio>
     library,
     datasets,
     hubContext,
-    notifier: new JobNotifier({
-      secrets,
-      settings: async () => (await settings.get()).notifications,
-      ...(params.hubNetwork === undefined ? {} : { transport: { ...(params.hubNetwork.lookup === undefined ? {} : { lookup: params.hubNetwork.lookup }), ...(params.hubNetwork.ca === undefined ? {} : { ca: params.hubNetwork.ca }) } }),
-    }),
+    notifier,
+    jobs,
+    gpuStats,
     close: async () => {
+      await gpuStats.close();
+      await jobs.close();
       await tasks.close();
       await database.close();
     },

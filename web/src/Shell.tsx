@@ -6,6 +6,7 @@ import { StudioEventsProvider } from './events.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { EMPTY_PAGES } from './pages/emptyPages.ts';
 import { EmptyPage } from './pages/EmptyPage.tsx';
+import { JobsPage } from './pages/JobsPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
 import { SettingsPage } from './pages/SettingsPage.tsx';
@@ -22,6 +23,7 @@ function Page({ pathname }: { pathname: string }) {
   if (pathname === '/models') return <ModelsPage />;
   if (pathname === '/datasets') return <DatasetsPage />;
   if (pathname === '/train') return <TrainPage />;
+  if (pathname === '/jobs') return <JobsPage />;
   const spec = EMPTY_PAGES[pathname];
   return spec ? <EmptyPage spec={spec} /> : <NotFoundPage pathname={pathname} />;
 }

@@ -97,6 +97,39 @@ export interface LoraInfo {
   targets: Record<string, number>;
 }
 
+/** One file of a library entry, relative to the entry's folder; the main one is fingerprinted and hashed. */
+export interface ModelFileEntry {
+  path: string;
+  size: number | null;
+  sha256: string | null;
+  main: boolean;
+}
+
+/** Civitai's licence flags of a model, as its uploader set them. */
+export interface CivitaiLicense {
+  /** `Image`, `RentCivit`, `Rent`, `Sell`; empty = no commercial use. */
+  allowCommercialUse: string[];
+  allowNoCredit: boolean | null;
+  allowDerivatives: boolean | null;
+  allowDifferentLicense: boolean | null;
+}
+
+/** What Civitai said about the entry's main file, by SHA-256 (`POST /api/models/:id/identify`). */
+export interface CivitaiIdentification {
+  found: boolean;
+  sha256: string;
+  checkedAt: string;
+  modelId: number | null;
+  versionId: number | null;
+  modelName: string | null;
+  versionName: string | null;
+  modelType: string | null;
+  baseModel: string | null;
+  trainedWords: string[];
+  license: CivitaiLicense | null;
+  url: string | null;
+}
+
 export interface ModelRecord {
   id: string;
   name: string;
@@ -116,9 +149,14 @@ export interface ModelRecord {
   source: {
     type: ModelSourceType;
     converted: null | { from: string; originalName: string; originalSha256: string };
+    /** Where it came from as the hub named it (repo, commit, path; model, version, file ids …). */
+    provenance?: Record<string, string | number | boolean | null>;
   };
   evidence: string[];
   createdAt: string;
+  /** Every file of the entry (a diffusers folder or a tagger has several); `size` is their total. */
+  files: ModelFileEntry[];
+  civitai: CivitaiIdentification | null;
 }
 
 export interface TensorInfo {

@@ -68,6 +68,55 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'upload targets',
     sql: `ALTER TABLE uploads ADD COLUMN target TEXT;`,
   },
+  {
+    version: 4,
+    name: 'model entry files and Civitai identification',
+    // A tagger recorded before this step held model.onnx and selected_tags.csv: list both (the CSV's size
+    // and digest were never taken). Other earlier entries are one file each, derived when read.
+    sql: `
+      ALTER TABLE models ADD COLUMN files TEXT;
+      ALTER TABLE models ADD COLUMN civitai TEXT;
+      UPDATE models SET files = json_array(
+        json_object('path', 'model.onnx', 'size', size, 'sha256', sha256, 'main', json('true')),
+        json_object('path', 'selected_tags.csv', 'size', NULL, 'sha256', NULL, 'main', json('false'))
+      ) WHERE kind = 'tagger';
+    `,
+  },
+  {
+    version: 5,
+    name: 'jobs',
+    // Kysely types: src/jobs/job-tables.ts. The event cursor, sequence and events.jsonl length move together
+    // in one transaction, so a replay after a crash appends exactly what was not yet recorded.
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY, state TEXT NOT NULL, engine TEXT NOT NULL, name TEXT NOT NULL,
+        family TEXT NOT NULL, config TEXT NOT NULL, seed INTEGER NOT NULL, datasets TEXT NOT NULL,
+        device TEXT NOT NULL, gpu_request TEXT, slots TEXT NOT NULL DEFAULT '[]',
+        allow_unsandboxed INTEGER NOT NULL DEFAULT 0, sandbox TEXT,
+        resumed_from TEXT REFERENCES jobs (id), resume_state TEXT,
+        sort_order REAL NOT NULL, manifest_sha256 TEXT NOT NULL,
+        shim_pid INTEGER, shim_start_ticks TEXT,
+        event_segment INTEGER NOT NULL DEFAULT 1, event_offset INTEGER NOT NULL DEFAULT 0,
+        event_seq INTEGER NOT NULL DEFAULT 0, events_bytes INTEGER NOT NULL DEFAULT 0,
+        progress TEXT NOT NULL, failure_code TEXT, failure_message TEXT, failure_hint TEXT, failure_lines TEXT,
+        output_model_id TEXT, resumable INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, started_at TEXT, finished_at TEXT
+      ) STRICT;
+      CREATE INDEX jobs_state_order ON jobs (state, sort_order);
+      CREATE INDEX jobs_created ON jobs (created_at);
+      CREATE TABLE job_events (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+        kind TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (job_id, seq)
+      ) STRICT;
+      CREATE TABLE job_slots (
+        slot TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, claimed_at TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE dataset_locks (
+        dataset TEXT NOT NULL, job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, locked_at TEXT NOT NULL,
+        PRIMARY KEY (dataset, job_id)
+      ) STRICT;
+    `,
+  },
 ];
 
 export function migrate(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): number {

@@ -9,6 +9,7 @@ import { redactString, registerSecret } from '../../core/redact.ts';
 import type { SecretStore, SecretSummary } from '../../core/secret-store.ts';
 import type { Settings } from '../../core/settings.ts';
 import { parseHostEntry, type ProviderPolicy } from '../../hub/url-policy.ts';
+import type { JobRecord } from '../job-types.ts';
 import { safeFetch, type LookupFn, type SafeFetchFn, type TlsCa } from '../../hub/safe-fetch.ts';
 
 export type NotificationSettings = Settings['notifications'];
@@ -21,6 +22,18 @@ export interface JobNotice {
   /** Why it did not succeed (the job's failure code and message), when it did not. */
   reason?: { code: string; message: string };
   finishedAt: string;
+}
+
+/** The notice for a job that reached a final state. */
+export function jobNotice(job: JobRecord): JobNotice {
+  const state = job.state === 'succeeded' || job.state === 'failed' || job.state === 'cancelled' ? job.state : 'interrupted';
+  return {
+    jobId: job.id,
+    name: job.name,
+    state,
+    ...(job.failure === null ? {} : { reason: { code: job.failure.code, message: job.failure.message } }),
+    finishedAt: job.finishedAt ?? new Date().toISOString(),
+  };
 }
 
 export interface WebhookDelivery {

@@ -1,4 +1,5 @@
 import { ApiTokensSection } from './settings/ApiTokensSection.tsx';
+import { EnginesSection } from './settings/EnginesSection.tsx';
 import { HubTokensSection } from './settings/HubTokensSection.tsx';
 import { NotificationsSection } from './settings/NotificationsSection.tsx';
 import { SecurityEventsSection } from './settings/SecurityEventsSection.tsx';
@@ -14,6 +15,7 @@ export function SettingsPage() {
       </h1>
       <div className="page__grid">
         <WorkspaceSection />
+        <EnginesSection />
         <HubTokensSection />
         <NotificationsSection />
         <ApiTokensSection />

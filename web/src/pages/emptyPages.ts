@@ -6,12 +6,6 @@ export interface EmptyPageSpec {
 }
 
 export const EMPTY_PAGES: Record<string, EmptyPageSpec> = {
-  '/jobs': {
-    id: 'jobs',
-    title: 'Jobs',
-    line: 'Jobs: arriving with the job scheduler.',
-    cli: 'lorasmith jobs list',
-  },
   '/generate': {
     id: 'generate',
     title: 'Generate',

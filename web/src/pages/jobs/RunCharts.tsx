@@ -1,0 +1,33 @@
+import { useMemo } from 'react';
+import { ErrorBanner } from '../../components/ErrorBanner.tsx';
+import { formatLoss, formatRate } from './jobFormat.ts';
+import { MetricChart, type ChartLine } from './MetricChart.tsx';
+import { useRunMetrics } from './useRunMetrics.ts';
+
+const LOSS_LINES: ChartLine[] = [
+  { tag: 'loss/current', label: 'loss (step)', colour: 5, width: 1 },
+  { tag: 'loss/average', label: 'loss (moving average)', colour: 0, width: 2 },
+];
+
+/** Loss and learning-rate charts of one run, fed incrementally from its TensorBoard files. */
+export function RunCharts({ jobId, live }: { jobId: string; live: boolean }) {
+  const metrics = useRunMetrics(jobId, live);
+  const rateTags = Object.keys(metrics.series)
+    .filter((tag) => tag.startsWith('lr/'))
+    .sort()
+    .join('\n');
+  const rateLines = useMemo<ChartLine[]>(
+    () => (rateTags === '' ? [] : rateTags.split('\n').map((tag, index) => ({ tag, label: tag.slice(3), colour: (index + 1) % 5, width: 1.5 }))),
+    [rateTags],
+  );
+
+  return (
+    <>
+      <ErrorBanner error={metrics.error} />
+      <div className="charts">
+        <MetricChart title="Loss" lines={LOSS_LINES} series={metrics.series} format={formatLoss} testId="chart-loss" />
+        <MetricChart title="Learning rate" lines={rateLines} series={metrics.series} format={formatRate} testId="chart-lr" />
+      </div>
+    </>
+  );
+}
