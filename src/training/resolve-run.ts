@@ -103,7 +103,9 @@ async function modelFile(studio: RunWorkspace, operator: OperatorSources | undef
   if (record.kind !== kind) {
     throw resolveError('run-model-wrong-kind', `The ${role} ${JSON.stringify(id)} (${field}) is a ${record.kind}, not a ${kind}.`, `Pick a ${kind} from the library.`, field);
   }
-  return { file: await studio.library.fileOf(id), size: record.size };
+  // A diffusers pipeline is one entry whose main file is its denoiser's weights: sd-scripts loads the folder.
+  const isPipeline = record.files.some((member) => member.path === 'model_index.json');
+  return { file: isPipeline ? await studio.library.folderOf(id) : await studio.library.fileOf(id), size: record.size };
 }
 
 async function resolveModels(studio: RunWorkspace, operator: OperatorSources | undefined, config: KohyaRunConfig): Promise<{ models: ResolvedRunModels; baseModelBytes: number }> {

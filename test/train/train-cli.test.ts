@@ -3,10 +3,12 @@
  * dataset on disk, an HF token in the secret store. The verb runs in-process, with errors reported exactly as
  * main() reports them. The plan's GPU, time and disk parts: train-plan.test.ts; imported configs: train-import.test.ts.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HF_CANARY, makeTrainWorkspace, runToml, train, type TrainWorkspace } from './train-workspace.ts';
+import { sd15Pipeline } from '../hub/model-sets.ts';
+import { HF_CANARY, makeTrainWorkspace, runCli, runToml, train, type TrainWorkspace } from './train-workspace.ts';
 
 let ws: TrainWorkspace;
 
@@ -116,6 +118,23 @@ describe('train --dry-run --json', () => {
     expect(out.argv[6]).toBe(path.join(engine, 'sd-scripts', 'train_network.py'));
     expect(out.env.PATH?.startsWith(path.join(engine, 'venv', 'bin'))).toBe(true);
     expect(result.stdout).not.toContain('kohya-not-installed');
+  });
+
+  it('a diffusers pipeline as the base model: sd-scripts is given the pipeline folder, not its U-Net file', async () => {
+    const folder = path.join(ws.files, 'sd15-pipeline');
+    for (const member of sd15Pipeline()) {
+      await mkdir(path.dirname(path.join(folder, member.path)), { recursive: true });
+      await writeFile(path.join(folder, member.path), member.content);
+    }
+    const imported = runCli(ws.home, ['models', 'import', folder, '--json']);
+    expect(imported.code, imported.stdout + imported.stderr).toBe(0);
+    const id = (JSON.parse(imported.stdout.trim().split('\n').at(-1) ?? '{}') as { result: { model: { id: string } } }).result.model.id;
+    const result = await run([await configFile('pipeline.toml', runToml({ base: id })), '--dry-run', '--json']);
+    expect(result.code, result.stdout).toBe(0);
+    const out = JSON.parse(result.stdout) as DryRunJson;
+    const base = out.plan.modelPaths[0] ?? '';
+    expect(existsSync(path.join(base, 'model_index.json')), base).toBe(true);
+    expect(out.files['<run>/run.toml']).toContain(`pretrained_model_name_or_path = ${JSON.stringify(base)}`);
   });
 
   it('continues from a library LoRA (network_weights bound read-only)', async () => {
