@@ -50,13 +50,18 @@ const presetsBody = z.object({
 
 const validateBody = z.object({ ok: z.boolean(), issues: z.array(validationIssue) });
 
-const dryRunView = z.object({
-  engine: z.literal('kohya'),
+/** What both engines' launches show: argv, environment, working folder, files and sandbox binds. */
+const launchFields = {
   argv: z.array(z.string()),
   env: z.record(z.string(), z.string()),
   cwd: z.string(),
   files: z.record(z.string(), z.string()),
   sandbox: z.object({ readOnly: z.array(z.string()), writable: z.array(z.string()), network: z.literal(false) }),
+};
+
+const dryRunView = z.object({
+  engine: z.literal('kohya'),
+  ...launchFields,
   plan: z.object({
     script: z.string(),
     catalogue: z.string(),
@@ -131,11 +136,7 @@ const dryRunView = z.object({
 /** A FluxFlow run's launch: the same launch facts, with the adapter's own plan (pipeline steps, datasets, output). */
 const fluxflowDryRunView = z.object({
   engine: z.literal('fluxflow'),
-  argv: z.array(z.string()),
-  env: z.record(z.string(), z.string()),
-  cwd: z.string(),
-  files: z.record(z.string(), z.string()),
-  sandbox: z.object({ readOnly: z.array(z.string()), writable: z.array(z.string()), network: z.literal(false) }),
+  ...launchFields,
   plan: z.object({
     output: z.object({ kind: z.literal('checkpoint'), family: z.literal('fluxflow'), file: z.string(), textEncoder: z.string() }),
     start: z.enum(['fresh', 'fine-tune', 'resume']),

@@ -84,3 +84,26 @@ function placeholder(value: unknown): unknown {
 export function dryRunView<T>(view: T): T {
   return redactDeep(placeholder(view)) as T;
 }
+
+/** The public part of an engine's launch, its files as path → content (either engine's dry run). */
+export function launchDryRun<Engine extends string, Sandbox, Plan, Directives>(launch: {
+  engine: Engine;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  files: ReadonlyArray<{ path: string; content: string }>;
+  sandbox: Sandbox;
+  plan: Plan;
+  directives: Directives;
+}): { engine: Engine; argv: string[]; env: Record<string, string>; cwd: string; files: Record<string, string>; sandbox: Sandbox; plan: Plan; directives: Directives } {
+  return dryRunView({
+    engine: launch.engine,
+    argv: launch.argv,
+    env: launch.env,
+    cwd: launch.cwd,
+    files: Object.fromEntries(launch.files.map((file) => [file.path, file.content])),
+    sandbox: launch.sandbox,
+    plan: launch.plan,
+    directives: launch.directives,
+  });
+}

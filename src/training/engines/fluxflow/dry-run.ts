@@ -2,7 +2,7 @@
  * What `train --dry-run` shows for a FluxFlow run: the launch built in a placeholder run folder (`<run>`), its
  * files by path, secrets redacted. Nothing is written and nothing is started.
  */
-import { DRY_RUN_DIR, dryRunView } from '../launch-common.ts';
+import { DRY_RUN_DIR, launchDryRun } from '../launch-common.ts';
 import { buildFluxflowLaunch, type FluxflowLaunch, type FluxflowLaunchOptions, type FluxflowPlan } from './launch.ts';
 import type { FluxflowResolvedRun } from './resolve-run.ts';
 
@@ -19,15 +19,5 @@ export interface FluxflowDryRun {
 }
 
 export function fluxflowDryRun(input: FluxflowResolvedRun, options: Omit<FluxflowLaunchOptions, 'runDir'>): FluxflowDryRun {
-  const launch = buildFluxflowLaunch(input, { ...options, runDir: DRY_RUN_DIR });
-  return dryRunView<FluxflowDryRun>({
-    engine: launch.engine,
-    argv: launch.argv,
-    env: launch.env,
-    cwd: launch.cwd,
-    files: Object.fromEntries(launch.files.map((file) => [file.path, file.content])),
-    sandbox: launch.sandbox,
-    plan: launch.plan,
-    directives: launch.directives,
-  });
+  return launchDryRun(buildFluxflowLaunch(input, { ...options, runDir: DRY_RUN_DIR }));
 }

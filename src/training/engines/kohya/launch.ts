@@ -15,7 +15,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../../core/atomic-write.ts';
-import { DRY_RUN_DIR, DRY_RUN_PLACEHOLDER, absoluteEnginePath, dryRunView, engineEnvironment, launchError as engineLaunchError } from '../launch-common.ts';
+import { DRY_RUN_DIR, DRY_RUN_PLACEHOLDER, absoluteEnginePath, engineEnvironment, launchDryRun, launchError as engineLaunchError } from '../launch-common.ts';
 import { isKohyaTrainerScript, KOHYA_ARGS_SOURCE } from './kohya-args.ts';
 import { kohyaRunLayout, type KohyaRunLayout } from './layout.ts';
 import { linkSubsetImages, type LinkImagesResult } from './link-images.ts';
@@ -295,15 +295,5 @@ export interface KohyaDryRun {
 
 /** What `train --dry-run` shows: the launch under a placeholder run folder, secrets redacted; writes nothing. */
 export function kohyaDryRun(input: KohyaRunInput, options: Omit<KohyaLaunchOptions, 'runDir'>): KohyaDryRun {
-  const launch = buildKohyaLaunch(input, { ...options, runDir: DRY_RUN_DIR });
-  return dryRunView<KohyaDryRun>({
-    engine: launch.engine,
-    argv: launch.argv,
-    env: launch.env,
-    cwd: launch.cwd,
-    files: Object.fromEntries(launch.files.map((file) => [file.path, file.content])),
-    sandbox: launch.sandbox,
-    plan: launch.plan,
-    directives: launch.directives,
-  });
+  return launchDryRun(buildKohyaLaunch(input, { ...options, runDir: DRY_RUN_DIR }));
 }
