@@ -230,5 +230,15 @@ describe('Jobs page', () => {
     await expect.poll(() => page.locator('[data-field-path="name"] input').inputValue()).toBe('portrait');
     await page.getByTestId('preset-note').scrollIntoViewIfNeeded();
     await shot('jobs-clone-train', false);
-  }, 60_000);
+
+    // Start on the Train page queues the edited run as a new job, which the Jobs page then opens.
+    const before = (await studio.running.studio.jobs.list()).length;
+    const start = page.getByTestId('train-start');
+    await expect.poll(() => start.isDisabled(), { timeout: 30_000 }).toBe(false);
+    await start.click();
+    await expect.poll(() => page.getByTestId('train-start-status').textContent(), { timeout: 30_000 }).toContain('Queued as job');
+    expect((await studio.running.studio.jobs.list()).length).toBe(before + 1);
+    await page.getByTestId('train-open-job').click();
+    await page.getByTestId('page-jobs').waitFor();
+  }, 90_000);
 });

@@ -1,7 +1,7 @@
 /**
  * Train in Chromium against the real studio: pick a preset, choose the base model and dataset from the
  * library, see validation go clean, the plan (steps, time, GPU memory fit against a fake nvidia-smi, disk),
- * the exact engine command and files, and Start (the start's checks until the jobs module lands). Then
+ * the exact engine command and files, and Start (checks, then the jobs queue: refused here, no engine). Then
  * nvidia-smi starts failing: the plan refuses the start (gpu_unknown) until "Start without a GPU check".
  * Screenshots in .tmp/screenshots/.
  */
@@ -92,7 +92,10 @@ describe('Train page', () => {
     await start.click();
     const status = page.getByTestId('train-start-status');
     await status.waitFor({ timeout: 20_000 });
-    expect(await status.textContent()).toContain('The checks passed');
+    // Start queues the run as a job; this studio has no engine, so the jobs service refuses it with the fix.
+    expect(await status.textContent()).toContain('The run cannot start');
+    expect(await status.textContent()).toContain('lorasmith engine install');
+    expect(await studio.running.studio.jobs.list()).toEqual([]);
     await page.getByTestId('train-start-status').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'train-start.png'), fullPage: false });
   });

@@ -4,6 +4,7 @@ import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { Loading } from '../components/Loading.tsx';
 import { Section } from '../components/Section.tsx';
 import { useJson } from '../hooks/useJson.ts';
+import { navigate } from '../router.ts';
 import type { ModelRecord } from '../types.ts';
 import type { DatasetSummary } from './datasets/types.ts';
 import { CommandPanel } from './train/CommandPanel.tsx';
@@ -20,7 +21,7 @@ import type { DryRunResult, Json, JsonObject, JsonSchemaNode, Path, RunIssue, Ru
 
 const CHECK_DELAY_MS = 400;
 /** What Start does until the jobs module lands (startRun.ts is where the queue gets wired). */
-const START_NOTE = 'Start runs the start’s checks on this config. Queuing the run arrives with the jobs module: until then nothing is launched.';
+const START_NOTE = 'Start checks this config once more, then queues the run; follow it on the Jobs page.';
 
 function variantOf(schema: JsonSchemaNode, kind: string): JsonSchemaNode | null {
   const variants = objectVariants(schema) ?? [];
@@ -108,7 +109,7 @@ export function TrainPage() {
   // "Start without a GPU check": only offered when nvidia-smi is there but fails (gpu_unknown).
   const [allowUnknownGpu, setAllowUnknownGpu] = useState(false);
   const [starting, setStarting] = useState(false);
-  const [startStatus, setStartStatus] = useState<{ tone: 'ok' | 'refused'; text: string } | null>(null);
+  const [startStatus, setStartStatus] = useState<{ tone: 'ok' | 'refused'; text: string; jobId?: string } | null>(null);
 
   const set = useCallback(
     (path: Path, value: Json) => {
@@ -212,11 +213,11 @@ export function TrainPage() {
       const errors = outcome.check.issues.filter((i) => i.severity === 'error').length;
       setCheck((c) => ({ ...c, dryRun: outcome.check, error: null }));
       setStartStatus(
-        outcome.queued
-          ? { tone: 'ok', text: 'The run is queued.' }
-          : errors === 0 && outcome.check.dryRun !== null
-            ? { tone: 'ok', text: 'The checks passed: this run may start. Queuing runs arrives with the jobs module, so nothing was launched.' }
-            : { tone: 'refused', text: `The run would be refused: ${errors === 1 ? 'an error' : `${errors} errors`} under Checks.` },
+        outcome.kind === 'queued'
+          ? { tone: 'ok', text: `Queued as job ${outcome.job.id}.`, jobId: outcome.job.id }
+          : outcome.kind === 'refused'
+            ? { tone: 'refused', text: `${outcome.error.message}${outcome.error.hint ? ` ${outcome.error.hint}` : ''}` }
+            : { tone: 'refused', text: `The run was not queued: ${errors === 1 ? 'an error' : `${errors} errors`} under Checks.` },
       );
     } catch (cause) {
       setCheck((c) => ({ ...c, error: toApiError(cause) }));
@@ -342,6 +343,14 @@ export function TrainPage() {
               {startStatus ? (
                 <p className={`train-run__status ${startStatus.tone === 'ok' ? 'ok-line' : 'train-run__status--refused'}`} role="status" data-testid="train-start-status">
                   {startStatus.text}
+                  {startStatus.jobId ? (
+                    <>
+                      {' '}
+                      <button type="button" className="button button--small" onClick={() => navigate(`/jobs?job=${encodeURIComponent(startStatus.jobId ?? '')}`)} data-testid="train-open-job">
+                        Open in Jobs
+                      </button>
+                    </>
+                  ) : null}
                 </p>
               ) : null}
             </section>

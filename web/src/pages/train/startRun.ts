@@ -1,4 +1,5 @@
-import { request } from '../../api.ts';
+import { ApiError, request } from '../../api.ts';
+import type { JobRecord } from '../jobs/types.ts';
 import type { DryRunResult, JsonObject } from './types.ts';
 
 export interface StartOptions {
@@ -6,19 +7,26 @@ export interface StartOptions {
   allowUnknownGpu: boolean;
 }
 
-export interface StartOutcome {
-  /** True once the run is in the jobs queue. Until the jobs module lands, never. */
-  queued: boolean;
-  /** The checks the start ran: the dry run of exactly this config. */
-  check: DryRunResult;
-}
+export type StartOutcome =
+  /** The run is in the jobs queue. */
+  | { kind: 'queued'; job: JobRecord; check: DryRunResult }
+  /** The checks found errors: nothing was queued. */
+  | { kind: 'checks-failed'; check: DryRunResult }
+  /** The checks passed but the jobs service refused the run (e.g. the engine is not installed). */
+  | { kind: 'refused'; error: ApiError; check: DryRunResult };
 
 /**
- * The Train page's "Start training", the one place a run is started from the web. Until the jobs module
- * lands it runs the start's checks (a dry run: nothing is written or launched) and reports what would
- * start; wiring the queue means posting the config to the jobs API here when the check has no error.
+ * The Train page's "Start training", the one place a run is started from the web: the start's checks (a dry run
+ * of exactly this config), then, when they have no error, the run is queued as a job.
  */
 export async function startRun(config: JsonObject, options: StartOptions): Promise<StartOutcome> {
   const check = await request<DryRunResult>('POST', '/api/train/dry-run', { body: { config, allowUnknownGpu: options.allowUnknownGpu } });
-  return { queued: false, check };
+  if (check.dryRun === null || check.issues.some((issue) => issue.severity === 'error')) return { kind: 'checks-failed', check };
+  try {
+    const job = await request<JobRecord>('POST', '/api/jobs', { body: { config, allowUnknownGpu: options.allowUnknownGpu } });
+    return { kind: 'queued', job, check };
+  } catch (error) {
+    if (error instanceof ApiError && error.status !== 0 && error.status < 500) return { kind: 'refused', error, check };
+    throw error;
+  }
 }
