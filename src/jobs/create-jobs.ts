@@ -1,6 +1,6 @@
 /**
- * The jobs service as the studio builds it: kohya as the engine (located by LORASMITH_KOHYA_* / the engines
- * settings / the workspace's install), the GPU probe on this process's PATH, the run shim as the runner, the
+ * The jobs service as the studio builds it: kohya and FluxFlow as the engines (located by LORASMITH_KOHYA_* /
+ * LORASMITH_FLUXFLOW_PYTHON / the engines settings / the workspace's install), the GPU probe on this process's PATH, the run shim as the runner, the
  * watchdog numbers and the rest from the `jobs` settings.
  */
 import type { Kysely } from 'kysely';
@@ -11,6 +11,8 @@ import type { SettingsStore } from '../core/settings.ts';
 import type { Workspace } from '../core/workspace.ts';
 import type { ModelLibrary } from '../library/model-library.ts';
 import { kohyaEngineStatus } from '../training/engines/detect/kohya-engine-status.ts';
+import { fluxflowEngineStatus } from '../training/engines/fluxflow/engine-location.ts';
+import { FluxflowJobEngine } from '../training/engines/fluxflow/job-engine.ts';
 import { KohyaTrainingEngine } from '../training/engines/kohya/engine.ts';
 import { probeGpus } from '../training/planner/probe-gpus.ts';
 import { studioRunResolver } from '../training/resolve-run.ts';
@@ -45,6 +47,15 @@ export function createJobs(params: CreateJobsParams): JobService {
       return { startupIdleS, cachingIdleS, stepFactor, stepFloorS };
     },
   });
+  const fluxflow = new FluxflowJobEngine({
+    workspace,
+    locate: async () => fluxflowEngineStatus({ env, enginesDir: params.workspace.paths.areas.engines, settings: (await settings.get()).engines }),
+    timeouts: async () => {
+      // FluxFlow's first-start dimension scan is its caching phase.
+      const { startupIdleS, cachingIdleS, stepFactor, stepFloorS } = (await settings.get()).jobs;
+      return { startupIdleS, scanningIdleS: cachingIdleS, stepFactor, stepFloorS };
+    },
+  });
   return new JobService({
     db: params.db,
     workspace: params.workspace,
@@ -52,7 +63,7 @@ export function createJobs(params: CreateJobsParams): JobService {
     library: params.library,
     securityEvents: params.securityEvents,
     runner: params.runner ?? shimRunner(),
-    engines: { kohya },
+    engines: { kohya, fluxflow },
     probeGpus: () => probeGpus({ path: env.PATH ?? '/usr/bin:/bin' }),
     resolver: studioRunResolver(workspace),
     settings: async () => (await settings.get()).jobs,

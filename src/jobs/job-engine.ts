@@ -5,6 +5,7 @@
  */
 import type { ModelKind } from '../formats/fingerprint/index.ts';
 import type { EngineId, EngineLaunch, EngineOutputParser, MetricBatch, MetricsCursor, PrepareParams } from '../training/engines/engine.ts';
+import type { OperatorRun } from '../training/import/operator-inputs.ts';
 import type { RunConfig } from '../training/schema/index.ts';
 import type { RunInputs } from './run-manifest.ts';
 
@@ -12,6 +13,8 @@ export interface JobPrepareParams extends PrepareParams {
   outputName: string;
   seed: number;
   gpusUnknown?: boolean;
+  /** An imported config's operator inputs, scanned for this run folder: resolved, converted, bound read-only. */
+  operator?: OperatorRun;
 }
 
 export interface JobEngine {
@@ -20,7 +23,8 @@ export interface JobEngine {
   readonly outputKind: ModelKind;
   /** Throws (`engine-not-installed`) when the engine cannot run here, so a run is refused before it queues. */
   assertInstalled(): Promise<unknown>;
-  inputs(config: RunConfig): Promise<RunInputs>;
+  /** The workspace datasets and library models a run reads; an imported config's placeholders resolve through `operator`. */
+  inputs(config: RunConfig, operator?: OperatorRun): Promise<RunInputs>;
   commit(): Promise<string | null>;
   prepare(params: JobPrepareParams): Promise<EngineLaunch>;
   createParser(config: RunConfig, outputName: string): EngineOutputParser;

@@ -25,6 +25,8 @@ export interface JobRunner {
   readLogChunk(runDir: string, cursor: LogCursor, maxBytes: number): Promise<{ text: string; cursor: LogCursor }>;
   /** Tell the shim how far the server has parsed (segments before it may be rotated away). */
   writeParsedCursor(runDir: string, cursor: LogCursor): Promise<void>;
+  /** The shim is gone without a recorded exit: kill the engine it left (cgroup, process group); true if it did. */
+  killOrphanedEngine?(status: ShimStatus): boolean;
   /** Regular files under `dir` (absolute, inside `workDir`), contained in `workDir`; links and the rest skipped. */
   collectArtifacts(workDir: string, dir: string): Promise<CollectResult>;
 }

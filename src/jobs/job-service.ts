@@ -25,6 +25,8 @@ import type { ModelLibrary } from '../library/model-library.ts';
 import type { EngineId, MetricBatch, MetricsCursor } from '../training/engines/engine.ts';
 import type { GpuProbe } from '../training/planner/probe-gpus.ts';
 import { recordItPerSecond, speedHistoryFile } from '../training/planner/speed-history.ts';
+import type { OperatorRun } from '../training/import/operator-inputs.ts';
+import { operatorInputFiles, operatorResolver, prepareOperatorImport, type OperatorImport } from '../training/import/operator-job.ts';
 import { KOHYA_FAMILIES, type RunConfig } from '../training/schema/index.ts';
 import { validateRun, type RunResolver, type ValidationIssue } from '../training/validate/index.ts';
 import { appendEvents, truncateEvents } from './events-file.ts';
@@ -52,12 +54,15 @@ import {
 } from './job-types.ts';
 import { RunLogReader } from './run-log-reader.ts';
 import { readLaunchRecord, readLogTail, readManifest, workDirOf, writeLaunchRecord, writeManifest } from './run-files.ts';
-import { manifestDigest, recheckManifest, takeManifest } from './run-manifest.ts';
+import { manifestDigest, recheckManifest, takeManifest, type RunInputs } from './run-manifest.ts';
 import { RunWatch, type RunEnd } from './run-watch.ts';
 import { buildShimSpec, gpuDeviceNodes } from './shim-spec.ts';
 import type { LogCursor, ShimStatus } from './shim/protocol.ts';
 
 export type JobUpdate = { type: 'job'; job: JobRecord } | { type: 'event'; jobId: string; event: JobEvent } | { type: 'log'; jobId: string; lines: string[] };
+
+/** How long the scheduler trusts a GPU probe that found GPUs. */
+const GPU_PROBE_REUSE_MS = 30_000;
 
 export interface EnqueueParams {
   /** The run config as received (our schema); validated here against the workspace. */
@@ -66,6 +71,14 @@ export interface EnqueueParams {
   gpus?: number[];
   allowUnknownGpu?: boolean;
   allowUnsandboxed?: boolean;
+}
+
+/**
+ * A config imported from another tool on the CLI (never from a browser): its paths are operator inputs, scanned
+ * now and again when the run starts, and the request is kept with the job.
+ */
+export interface EnqueueImportedParams extends Omit<EnqueueParams, 'config'> {
+  import: OperatorImport;
 }
 
 export interface ResumeParams {
@@ -142,6 +155,7 @@ export class JobService {
   #scheduling: Promise<void> | null = null;
   #scheduleAgain = false;
   #queueTimer: NodeJS.Timeout | null = null;
+  #gpuProbe: { at: number; probe: GpuProbe } | null = null;
 
   constructor(params: JobServiceParams) {
     this.#p = params;
@@ -234,18 +248,35 @@ export class JobService {
     if ('refused' in choice) throw choice.refused;
   }
 
-  async enqueue(params: EnqueueParams, parent?: { id: string; resumeState: string; seed: number }): Promise<JobRecord> {
-    const report = await validateRun({ config: params.config, resolve: this.#p.resolver });
+  enqueue(params: EnqueueParams, parent?: { id: string; resumeState: string; seed: number }): Promise<JobRecord> {
+    return this.#enqueue(params, undefined, parent);
+  }
+
+  /** Queue a run imported from another tool's config: its operator inputs are scanned and hashed into the manifest. */
+  enqueueImported(params: EnqueueImportedParams): Promise<JobRecord> {
+    const { import: request, ...rest } = params;
+    return this.#enqueue({ ...rest, config: undefined }, request);
+  }
+
+  /** What the run reads, for its manifest: the engine's workspace inputs, and an imported config's own files. */
+  async #inputs(engine: JobEngine, config: RunConfig, operator: OperatorRun | undefined): Promise<RunInputs> {
+    const inputs = await engine.inputs(config, operator);
+    return operator === undefined ? inputs : { ...inputs, operator: await operatorInputFiles(operator) };
+  }
+
+  async #enqueue(params: EnqueueParams, request: OperatorImport | undefined, parent?: { id: string; resumeState: string; seed: number }): Promise<JobRecord> {
+    const id = randomUUID();
+    const runDir = await this.#runDir(id);
+    const operator = request === undefined ? undefined : await prepareOperatorImport(request, runDir);
+    const report = await validateRun({ config: operator?.config ?? params.config, resolve: operator === undefined ? this.#p.resolver : operatorResolver(this.#p.resolver, operator) });
     if (!report.ok || report.config === null) throw invalidConfig(report.issues);
     const config: RunConfig = report.config;
     const engine = this.#engine(config.kind);
     await engine.assertInstalled();
     const { device, gpuRequest } = await this.#device(params);
     await this.#sandboxAllowed(params.allowUnsandboxed === true);
-    const inputs = await engine.inputs(config);
-    const id = randomUUID();
+    const inputs = await this.#inputs(engine, config, operator);
     const seed = (config.kind === 'kohya' ? config.seed : undefined) ?? parent?.seed ?? randomInt(0, 2 ** 32);
-    const runDir = await this.#runDir(id);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const manifest = await takeManifest({ jobId: id, engine: { id: engine.id, commit: await engine.commit() }, seed, config, inputs, library: this.#p.library, ...(this.#p.now === undefined ? {} : { now: this.#p.now }) });
     await writeManifest(runDir, manifest);
@@ -263,6 +294,7 @@ export class JobService {
       resumedFrom: parent?.id ?? null,
       resumeState: parent?.resumeState ?? null,
       manifestSha256: manifestDigest(manifest),
+      ...(request === undefined ? {} : { operator: request }),
     });
     await this.#recordState(id, 'queued', parent === undefined ? undefined : `resumes ${parent.id} from ${path.basename(parent.resumeState)}`);
     const job = await this.#publish(id);
@@ -329,13 +361,15 @@ export class JobService {
     }
     const gpuRequest = parent.gpu_request === null ? null : (JSON.parse(parent.gpu_request) as GpuRequest);
     const gpus = params.gpus ?? (gpuRequest !== null && 'indices' in gpuRequest ? gpuRequest.indices : undefined);
-    return this.enqueue(
+    return this.#enqueue(
       {
         config: JSON.parse(parent.config) as unknown,
         ...(gpus === undefined ? {} : { gpus }),
         allowUnknownGpu: params.allowUnknownGpu ?? parent.device === 'unknown',
         allowUnsandboxed: params.allowUnsandboxed ?? parent.allow_unsandboxed === 1,
       },
+      // An imported run resumes on the operator inputs its CLI named, scanned again.
+      parent.operator === null ? undefined : (JSON.parse(parent.operator) as OperatorImport),
       { id, resumeState: state, seed: parent.seed },
     );
   }
@@ -494,6 +528,8 @@ export class JobService {
     });
     if (!moved) return false;
     await this.#store.release(id);
+    // The slots are free: the next queued run is prepared while this one's end is recorded and announced.
+    this.#kick();
     await this.#recordState(id, state, params.failure?.message);
     const job = await this.#publish(id);
     await this.#p.onFinished?.(job);
@@ -538,7 +574,7 @@ export class JobService {
         else reserved.add(slot);
       } else {
         if (allGpusReserved) continue;
-        probe ??= await this.#p.probeGpus();
+        probe ??= await this.#gpus();
         if (probe.mode !== 'gpu') {
           this.#p.log.warn({ reason: probe.reason }, 'queued GPU runs wait: no GPU visible now');
           continue;
@@ -564,6 +600,18 @@ export class JobService {
     }
   }
 
+  /**
+   * The GPUs for a scheduling pass. A probe that found GPUs is reused for GPU_PROBE_REUSE_MS: `nvidia-smi`
+   * takes a few hundred ms, and the pass right after a run ends should not wait for it to learn what it knew.
+   */
+  async #gpus(): Promise<GpuProbe> {
+    const now = Date.now();
+    if (this.#gpuProbe !== null && now - this.#gpuProbe.at < GPU_PROBE_REUSE_MS) return this.#gpuProbe.probe;
+    const probe = await this.#p.probeGpus();
+    this.#gpuProbe = probe.mode === 'gpu' ? { at: now, probe } : null;
+    return probe;
+  }
+
   /** Prepare the run (manifest recheck, sandbox, engine files) and start its shim. */
   async #launch(id: string): Promise<void> {
     try {
@@ -572,7 +620,9 @@ export class JobService {
       const engine = this.#engine(row.engine);
       const config = JSON.parse(row.config) as RunConfig;
       const settings = await this.#p.settings();
-      await recheckManifest({ manifest: await readManifest(runDir), inputs: await engine.inputs(config), library: this.#p.library });
+      // An imported config's inputs are scanned again for this run folder; what changed since enqueue is named.
+      const operator = row.operator === null ? undefined : await prepareOperatorImport(JSON.parse(row.operator) as OperatorImport, runDir);
+      await recheckManifest({ manifest: await readManifest(runDir), inputs: await this.#inputs(engine, config, operator), library: this.#p.library });
       const choice = await this.#p.runner.chooseSandbox({ allowUnsandboxed: row.allow_unsandboxed === 1 || settings.allowUnsandboxed });
       if ('refused' in choice) throw choice.refused;
       const slots = JSON.parse(row.slots) as string[];
@@ -585,6 +635,7 @@ export class JobService {
         seed: row.seed,
         ...(row.resumed_from === null ? {} : { resumeFrom: await this.#runDir(row.resumed_from) }),
         ...(row.device === 'unknown' ? { gpusUnknown: true } : {}),
+        ...(operator === undefined ? {} : { operator }),
       });
       await writeLaunchRecord(runDir, { outputFile: launch.outputFile });
       const spec = buildShimSpec({ jobId: id, runDir, launch, sandbox: choice, devices: gpuDeviceNodes(gpus), settings, secretsFile: this.#p.workspace.paths.secrets });
@@ -665,6 +716,9 @@ export class JobService {
     const lastLines = reader.lastLines();
     const resumable = async (): Promise<JobPatch> => ({ resumable: (await engine.savedState(runDir, row.name)) === null ? 0 : 1 });
     if (end.kind === 'vanished') {
+      // Without a PID namespace (cgroup, unsandboxed) the engine outlives a killed shim: it must not keep the GPU.
+      const status = await this.#p.runner.readShimStatus(runDir);
+      if (status !== null && this.#p.runner.killOrphanedEngine?.(status) === true) this.#p.log.warn({ job: id, engine: status.engine?.pid }, 'killed the engine a dead run shim left running');
       await this.#end(id, ACTIVE_JOB_STATES, 'interrupted', {
         failure: { code: 'interrupted', message: 'The run’s supervisor is gone and recorded no exit (the machine restarted, or it was killed).', hint: 'Resume it from its saved state with `lorasmith jobs resume ID`, if it saved one.', lastLines },
         patch: await resumable(),

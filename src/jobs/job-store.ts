@@ -8,6 +8,7 @@ import path from 'node:path';
 import { LorasmithError } from '../core/errors.ts';
 import type { EngineId } from '../training/engines/engine.ts';
 import type { RunConfig } from '../training/schema/index.ts';
+import type { OperatorImport } from '../training/import/operator-job.ts';
 import { EMPTY_PROGRESS, type GpuRequest, type JobDevice, type JobEvent, type JobFailure, type JobProgress, type JobRecord, type JobState } from './job-types.ts';
 import type { JobsDb, JobsTable } from './job-tables.ts';
 import type { LogCursor, SandboxMode } from './shim/protocol.ts';
@@ -70,6 +71,8 @@ export interface NewJob {
   resumedFrom: string | null;
   resumeState: string | null;
   manifestSha256: string;
+  /** An imported config's request, kept so the run's operator inputs are prepared again when it starts. */
+  operator?: OperatorImport;
 }
 
 /** Columns a transition may set besides the state. */
@@ -120,6 +123,7 @@ export class JobStore {
         resume_state: job.resumeState,
         sort_order: (last?.max ?? 0) + 1,
         manifest_sha256: job.manifestSha256,
+        operator: job.operator === undefined ? null : JSON.stringify(job.operator),
         progress: JSON.stringify(EMPTY_PROGRESS),
         resumable: 0,
         created_at: now,

@@ -1,5 +1,5 @@
 /**
- * Kysely types of the jobs tables (migration 5 in src/core/db/migrations.ts). Kept with the domain and added
+ * Kysely types of the jobs tables (migrations 5 and 6 in src/core/db/migrations.ts). Kept with the domain and added
  * to the workspace database's type with `withTables`, so the shared schema file stays the foundation's.
  */
 import type { Generated, Kysely } from 'kysely';
@@ -28,6 +28,8 @@ export type JobsTable = {
   resume_state: string | null;
   sort_order: number;
   manifest_sha256: string;
+  /** An imported config's `OperatorImport` (JSON), whose operator inputs the run reads; null for a lorasmith config. */
+  operator: string | null;
   shim_pid: number | null;
   shim_start_ticks: string | null;
   event_segment: Generated<number>;

@@ -6,18 +6,21 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LorasmithError } from '../core/errors.ts';
 import type { ModelLibrary } from '../library/model-library.ts';
 import type { EngineId } from '../training/engines/engine.ts';
+import type { OperatorInputFiles } from '../training/import/operator-job.ts';
 import type { RunConfig } from '../training/schema/index.ts';
 
 /** What a run reads, as its engine names it (kohya's `inputs`). */
 export interface RunInputs {
   models: Array<{ role: string; id: string }>;
   datasets: Array<{ name: string; dir: string; files: string[] }>;
+  /** An imported config's files outside the workspace (absolute paths), by config field. */
+  operator?: OperatorInputFiles[];
 }
 
 export interface ManifestFile {
@@ -35,6 +38,8 @@ export interface RunManifest {
   config: RunConfig;
   models: Array<{ role: string; id: string; name: string; sha256: string; size: number }>;
   datasets: Array<{ name: string; files: ManifestFile[] }>;
+  /** An imported config's operator inputs, each file hashed (absolute paths); absent for a lorasmith config. */
+  operator?: Array<{ field: string; role: string; path: string; files: ManifestFile[] }>;
 }
 
 async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
@@ -56,6 +61,17 @@ async function hashDatasets(inputs: RunInputs): Promise<RunManifest['datasets']>
     datasets.push({ name: dataset.name, files });
   }
   return datasets;
+}
+
+async function hashOperatorInputs(inputs: readonly OperatorInputFiles[]): Promise<NonNullable<RunManifest['operator']>> {
+  const out: NonNullable<RunManifest['operator']> = [];
+  for (const input of inputs) {
+    const files: ManifestFile[] = [];
+    // The operator's own files may be links (a Hugging Face cache's snapshot files are): hash what they point at.
+    for (const file of input.files) files.push({ path: file, ...(await sha256File(await realpath(file))) });
+    out.push({ field: input.field, role: input.role, path: input.path, files });
+  }
+  return out;
 }
 
 export async function takeManifest(params: {
@@ -81,14 +97,17 @@ export async function takeManifest(params: {
     config: params.config,
     models,
     datasets: await hashDatasets(params.inputs),
+    ...(params.inputs.operator === undefined ? {} : { operator: await hashOperatorInputs(params.inputs.operator) }),
   };
 }
 
 /** The digest of what the run reads (models and dataset files): equal digests, equal training data. */
-export function manifestDigest(manifest: Pick<RunManifest, 'models' | 'datasets'>): string {
+export function manifestDigest(manifest: Pick<RunManifest, 'models' | 'datasets' | 'operator'>): string {
   const inputs = {
     models: manifest.models.map((model) => [model.role, model.id, model.sha256, model.size]),
     datasets: manifest.datasets.map((dataset) => [dataset.name, dataset.files.map((file) => [file.path, file.size, file.sha256])]),
+    // Only an imported run has operator inputs; leaving the key out keeps a lorasmith run's digest as it was.
+    ...(manifest.operator === undefined ? {} : { operator: manifest.operator.map((input) => [input.field, input.files.map((file) => [file.path, file.size, file.sha256])]) }),
   };
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
 }
@@ -108,9 +127,30 @@ function describeChanges(before: RunManifest['datasets'], after: RunManifest['da
   return changes;
 }
 
+/** What differs between the operator inputs hashed at enqueue and now, each change naming the file. */
+function describeOperatorChanges(before: NonNullable<RunManifest['operator']>, after: NonNullable<RunManifest['operator']>): string[] {
+  const changes: string[] = [];
+  for (const input of before) {
+    const current = after.find((entry) => entry.field === input.field);
+    if (current === undefined) {
+      changes.push(`${input.path} (${input.field}) is no longer named`);
+      continue;
+    }
+    const now = new Map(current.files.map((file) => [file.path, file]));
+    const then = new Map(input.files.map((file) => [file.path, file]));
+    for (const [file, entry] of then) {
+      const found = now.get(file);
+      if (found === undefined) changes.push(`${file} removed`);
+      else if (found.sha256 !== entry.sha256 || found.size !== entry.size) changes.push(`${file} changed`);
+    }
+    for (const file of now.keys()) if (!then.has(file)) changes.push(`${file} added`);
+  }
+  return changes;
+}
+
 /**
- * Recheck at start: the same models (still in the library, same hash, same size on disk) and the same dataset
- * files with the same bytes. Throws `manifest-mismatch` naming what changed.
+ * Recheck at start: the same models (still in the library, same hash, same size on disk), the same dataset
+ * files with the same bytes, and for an imported config the same operator input files with the same bytes. Throws `manifest-mismatch` naming what changed.
  */
 export async function recheckManifest(params: {
   manifest: RunManifest;
@@ -136,6 +176,13 @@ export async function recheckManifest(params: {
     datasets = manifest.datasets;
   }
   changes.push(...describeChanges(manifest.datasets, datasets));
+  if (manifest.operator !== undefined) {
+    try {
+      changes.push(...describeOperatorChanges(manifest.operator, await hashOperatorInputs(params.inputs.operator ?? [])));
+    } catch (error) {
+      changes.push(`an input file could not be read (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
   if (changes.length === 0) return;
   throw new LorasmithError({
     code: 'manifest-mismatch',

@@ -4,7 +4,7 @@
  */
 import { isLorasmithError } from '../core/errors.ts';
 import type { JobRunner } from './job-runner.ts';
-import { collectArtifacts, isProcessAlive, probeSandbox, readLogChunk, readShimStatus, requestStop, startShim, writeParsedCursor, chooseSandbox } from './shim/index.ts';
+import { collectArtifacts, isProcessAlive, killOrphanedEngine, probeSandbox, readLogChunk, readShimStatus, requestStop, startShim, writeParsedCursor, chooseSandbox } from './shim/index.ts';
 
 export function shimRunner(): JobRunner {
   return {
@@ -25,6 +25,7 @@ export function shimRunner(): JobRunner {
     },
     readLogChunk,
     writeParsedCursor,
+    killOrphanedEngine,
     collectArtifacts: (workDir, dir) => collectArtifacts(workDir, dir),
   };
 }

@@ -82,10 +82,10 @@ export function createGuard(params: GuardParams) {
   async function bearerAuth(token: string): Promise<RequestAuth | null> {
     const digest = sha256Hex(token);
     const install = await studio.apiSecret.current();
-    if (install !== null && digestsEqual(digest, install)) return { kind: 'bearer', tokenName: 'install', key: 'token:install' };
+    if (install !== null && digestsEqual(digest, install)) return { kind: 'bearer', tokenName: 'install', key: 'token:install', apiSecret: true };
     // Lookup by digest: the digest of a 256-bit random value leaks nothing usable through timing.
     const name = await studio.tokens.authenticate(digest);
-    return name === null ? null : { kind: 'bearer', tokenName: name, key: `token:${name}` };
+    return name === null ? null : { kind: 'bearer', tokenName: name, key: `token:${name}`, apiSecret: false };
   }
 
   return async function guard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {

@@ -3,7 +3,16 @@ import type { ActiveSession } from '../access/sessions.ts';
 /** Who is asking: the browser through its session cookie, or a script / the CLI through a bearer token. */
 export type RequestAuth =
   | { kind: 'session'; session: ActiveSession; key: string }
-  | { kind: 'bearer'; tokenName: string; key: string };
+  | {
+      kind: 'bearer';
+      tokenName: string;
+      key: string;
+      /**
+       * The install's API secret (the local CLI's credential) rather than a named token: a named token may be
+       * called "install" too, so the name does not say which.
+       */
+      apiSecret: boolean;
+    };
 
 declare module 'fastify' {
   interface FastifyRequest {

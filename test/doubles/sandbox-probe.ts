@@ -7,7 +7,7 @@
  *   probe <json>          try to write outside work/ (json.writeOutside: files to append to, json.createIn:
  *                         folders to create a file in), read json.readForbidden, connect to 127.0.0.1:json.tcpPort
  *                         and to json.externalHost:80; record uid, gid, capabilities, visible pids, the
- *                         environment's names; write work/inside.txt; print `PROBE-RESULT <json>` and write the
+ *                         environment's names and its resource limits; write work/inside.txt; print `PROBE-RESULT <json>` and write the
  *                         same to work/probe-result.json
  *   tree <seconds>        start `sleep <seconds>` and `setsid sleep <seconds>`, ignore SIGINT and SIGTERM, print
  *                         `tree-ready`, run until killed
@@ -86,6 +86,13 @@ async function probe(json: string): Promise<void> {
     tcpLoopback: await connect('127.0.0.1', targets.tcpPort),
     tcpExternal: await connect(targets.externalHost, 80),
     inside: attempt(() => writeFileSync('inside.txt', 'written by the sandbox probe\n')),
+    // Soft and hard, as the kernel reports them: the resource limits the shim put on the engine.
+    limits: Object.fromEntries(
+      ['Max core file size', 'Max open files', 'Max address space'].map((name) => {
+        const match = new RegExp(`^${name}\\s+(\\S+)\\s+(\\S+)`, 'm').exec(readFileSync('/proc/self/limits', 'utf8'));
+        return [name, [match?.[1] ?? '', match?.[2] ?? '']];
+      }),
+    ),
   };
   say(`PROBE-RESULT ${JSON.stringify(result)}`);
   writeFileSync('probe-result.json', JSON.stringify(result, null, 2));

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startShim, waitForShimExit } from '../../src/jobs/shim/client.ts';
 import { FORCED_ENGINE_ENV } from '../../src/jobs/shim/spec.ts';
+import { ENGINE_NOFILE, hardOpenFiles } from '../../src/jobs/shim/engine-limits.ts';
 import type { ShimStatus } from '../../src/jobs/shim/protocol.ts';
 import { HF_CANARY, logText, makeRoot, makeRun, probeSpec, removeRoot, type RunFixture } from './shim-fixture.ts';
 
@@ -32,6 +33,7 @@ interface ProbeResult {
   tcpLoopback: Attempt;
   tcpExternal: Attempt;
   inside: Attempt;
+  limits: Record<string, [string, string]>;
 }
 
 let root: string;
@@ -114,6 +116,14 @@ describe('bubblewrap sandbox (PROC-R05)', () => {
     expect(result.capBnd).toBe('0000000000000000');
     expect(result.pid).toBeLessThanOrEqual(3);
     expect(result.visiblePids).toBeLessThanOrEqual(3);
+  });
+
+  it('runs under prlimit: no core dumps, a high open-file limit, the address space left alone (CUDA needs it)', () => {
+    const nofile = String(Math.min(ENGINE_NOFILE, hardOpenFiles(readFileSync('/proc/self/limits', 'utf8')) ?? ENGINE_NOFILE));
+    expect(status?.limits).toEqual({ prlimit: '/usr/bin/prlimit', core: 0, nofile: Number(nofile) });
+    expect(result.limits['Max core file size']).toEqual(['0', '0']);
+    expect(result.limits['Max open files']).toEqual([nofile, nofile]);
+    expect(result.limits['Max address space']).toEqual(['unlimited', 'unlimited']);
   });
 
   it('writes in work/ succeed and are owned by root outside (the user namespace maps 65534 to the studio’s uid)', () => {

@@ -16,6 +16,7 @@ import { isProcessAlive } from '../../jobs/shim/client.ts';
 import { LOG_START } from '../../jobs/shim/protocol.ts';
 import { acquireWorkspaceLock } from '../../server/studio-lock.ts';
 import type { Studio } from '../../studio/studio.ts';
+import type { OperatorImport } from '../../training/import/operator-job.ts';
 import { usageError, writeJson, writeLine, type CliIO } from '../io.ts';
 import { withLocalStudio } from '../local-studio.ts';
 import { createProgress } from '../progress.ts';
@@ -157,8 +158,11 @@ async function underLock<T>(io: CliIO, purpose: string, work: (studio: Studio) =
 export interface StartTrainingParams {
   io: CliIO;
   json: boolean;
-  /** The run config in lorasmith's schema (checked by the caller's dry run; checked again on enqueue). */
-  config: unknown;
+  /**
+   * The run config in lorasmith's schema, or another tool's config as its import request (its operator inputs
+   * are scanned again by whoever enqueues it); checked by the caller's dry run, checked again on enqueue.
+   */
+  run: { config: unknown } | { import: OperatorImport };
   detach: boolean;
   allowUnknownGpu: boolean;
   allowUnsandboxed: boolean;
@@ -221,22 +225,19 @@ function options(params: { allowUnknownGpu: boolean; allowUnsandboxed: boolean; 
   };
 }
 
-/** A run imported from another tool's config names operator inputs, which a queued job cannot carry yet. */
-export function importedRunNotQueued(): LorasmithError {
-  return new LorasmithError({
-    code: 'imported-run-not-queued',
-    message: 'The imported run passed its checks, but a run imported from another tool’s config cannot be queued yet: its operator inputs (files outside the workspace) are not kept with a job.',
-    hint: 'Import its model files into the library and its images as a dataset, then write the run in lorasmith’s schema (see `lorasmith train CONFIG --dry-run` for the mapped config).',
-    exitCode: 2,
-  });
-}
-
 /** `train CONFIG` without --dry-run: queue the run and follow it (exit 0 only on success), or --detach. */
 export async function startTrainingJob(params: StartTrainingParams): Promise<ExitCode> {
   const client = await connectStudio(params.io.env);
   const extra = options(params);
-  if (client !== null) return startRemote(client, { path: '/api/jobs', body: { config: params.config, ...extra }, io: params.io, json: params.json, detach: params.detach });
-  return startLocal({ io: params.io, json: params.json, detach: params.detach, enqueue: (studio) => studio.jobs.enqueue({ config: params.config, ...extra }) });
+  const { run } = params;
+  // Over HTTP the studio takes an import request only with this install's API secret, which the CLI sends.
+  if (client !== null) return startRemote(client, { path: '/api/jobs', body: { ...run, ...extra }, io: params.io, json: params.json, detach: params.detach });
+  return startLocal({
+    io: params.io,
+    json: params.json,
+    detach: params.detach,
+    enqueue: (studio) => ('import' in run ? studio.jobs.enqueueImported({ import: run.import, ...extra }) : studio.jobs.enqueue({ config: run.config, ...extra })),
+  });
 }
 
 // ---- logs -------------------------------------------------------------------------------------------------

@@ -15,13 +15,14 @@ import type { Studio } from '../../studio/studio.ts';
 import { dryRunImported, dryRunTraining, type TrainingDryRun } from '../../training/dry-run.ts';
 import { detectConfigFormat, exportKohyaToml, importConfig, IMPORT_FORMATS, isImportFormat, type ImportFormat, type ImportSuccess, type UnmappedKey } from '../../training/import/index.ts';
 import { prepareOperatorInputs } from '../../training/import/operator-inputs.ts';
+import { importFailureError, type OperatorImport } from '../../training/import/operator-job.ts';
 import { resolveRunInputs, studioRunResolver } from '../../training/resolve-run.ts';
 import { RUN_FAMILIES, RUN_SCHEMA_ID, type RunFamily } from '../../training/schema/index.ts';
 import { validateRun } from '../../training/validate/index.ts';
 import { usageError, writeJson, writeLine, type CliIO } from '../io.ts';
 import { withLocalStudio } from '../local-studio.ts';
 import { flag, option, parseVerbArgs, type Verb } from '../verb.ts';
-import { importedRunNotQueued, parseGpus, startTrainingJob } from './jobs.ts';
+import { parseGpus, startTrainingJob } from './jobs.ts';
 import { printDryRun, printImportReport, printIssues } from './train-print.ts';
 
 /** A run config is a few KiB; anything this large is not one. */
@@ -54,16 +55,11 @@ function parseOwnConfig(file: string, text: string): unknown {
   }
 }
 
-const IMPORT_HINTS: Record<string, string> = {
-  'resume-refused': 'Remove `resume` from the file and run it again; to continue from a LoRA file use network_weights. A lorasmith run is resumed from its own job.',
-  'format-unknown': `Name the format: --from ${IMPORT_FORMATS.join('|')}.`,
-  'parse-failed': 'Fix the file’s syntax, or name its format with --from.',
-  'already-lorasmith': 'Drop --from.',
-  'not-a-lora-run': 'lorasmith imports LoRA training configs; write this run in lorasmith’s schema instead.',
-};
-
-/** The config in lorasmith's schema, or the import of another tool's (its paths still to be taken as operator inputs). */
-type ReadConfig = { kind: 'own'; config: unknown } | { kind: 'imported'; imported: ImportSuccess };
+/**
+ * The config in lorasmith's schema, or the import of another tool's (its paths still to be taken as operator
+ * inputs) with the request a job keeps of it.
+ */
+type ReadConfig = { kind: 'own'; config: unknown } | { kind: 'imported'; imported: ImportSuccess; request: OperatorImport };
 
 export async function readTrainConfig(file: string, options: { from?: ImportFormat; family?: RunFamily } = {}): Promise<ReadConfig> {
   const text = await readConfigText(file);
@@ -78,16 +74,9 @@ export async function readTrainConfig(file: string, options: { from?: ImportForm
     if (detected === null) parseOwnConfig(file, text);
   }
   const result = importConfig({ text, fileName: path.basename(file), ...(options.from === undefined ? {} : { from: options.from }), ...(options.family === undefined ? {} : { family: options.family }) });
-  if (!result.ok) {
-    const code = result.error.code;
-    throw new LorasmithError({
-      code,
-      message: `${file}: ${result.error.message}`,
-      hint: IMPORT_HINTS[code] ?? 'See `lorasmith train --help`.',
-      exitCode: code === 'resume-refused' || code === 'not-a-lora-run' ? 1 : 2,
-    });
-  }
-  return { kind: 'imported', imported: result };
+  if (!result.ok) throw importFailureError(file, result);
+  const request: OperatorImport = { text, fileName: path.basename(file), baseDir: path.dirname(path.resolve(file)), from: result.format, ...(options.family === undefined ? {} : { family: options.family }) };
+  return { kind: 'imported', imported: result, request };
 }
 
 /** The `--json` document: the launch's public fields, the issues, and for an imported config the import report. */
@@ -238,8 +227,8 @@ input); 2 usage, unreadable file, or launching asked for.`,
         imported = { format: read.imported.format, notes: read.imported.notes, unmapped: [...read.imported.unmapped, ...run.operator.unmapped] };
       }
       if (!flag(values, 'dry-run') && result.ok) {
-        if (read.kind !== 'own') throw importedRunNotQueued();
-        return startTrainingJob({ io, json, config: read.config, detach: flag(values, 'detach'), allowUnknownGpu: flag(values, 'allow-unknown-gpu'), allowUnsandboxed: flag(values, 'allow-unsandboxed'), gpus: parseGpus(option(values, 'gpus')) });
+        const run = read.kind === 'own' ? { config: read.config } : { import: read.request };
+        return startTrainingJob({ io, json, run, detach: flag(values, 'detach'), allowUnknownGpu: flag(values, 'allow-unknown-gpu'), allowUnsandboxed: flag(values, 'allow-unsandboxed'), gpus: parseGpus(option(values, 'gpus')) });
       }
       if (json) writeJson(io, dryRunJson(result, imported));
       else {

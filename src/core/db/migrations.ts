@@ -117,6 +117,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'job operator inputs',
+    // An imported config's request (text, file name, folder, format) as JSON: src/training/import/operator-job.ts.
+    sql: `ALTER TABLE jobs ADD COLUMN operator TEXT;`,
+  },
 ];
 
 export function migrate(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): number {

@@ -4,7 +4,7 @@
  * the run folder, so any later process — a restarted server, the CLI — can do all of this from the folder.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +13,7 @@ import { LorasmithError, errnoCode } from '../../core/errors.ts';
 import { isSameProcess } from '../../core/process-identity.ts';
 import { SHIM_SPEC_FILE, SHIM_STDERR_FILE, type ProcessRef, type ShimSpec, type ShimStatus } from './protocol.ts';
 import { ShimSpecError, findSecretInLaunch, parseShimSpec } from './spec.ts';
+import { killCgroup } from './cgroup.ts';
 import { readShimStatus } from './status-file.ts';
 
 /** The shim's entry point, run by this same Node. */
@@ -133,5 +134,27 @@ export async function waitForShimExit(params: { runDir: string; timeoutMs: numbe
       throw new LorasmithError({ code: 'shim-wait-timeout', message: `The run in ${params.runDir} was still ${status.state} after ${params.timeoutMs} ms.`, hint: 'Stop it with requestStop, or wait longer.' });
     }
     await sleep(params.intervalMs ?? 50);
+  }
+}
+
+/**
+ * After the shim died without recording an exit (SIGKILLed, the machine's OOM killer): kill what it left
+ * running, before the run is called interrupted. Under bwrap the PID namespace died with the shim; in cgroup
+ * mode the run's cgroup is killed whole; unsandboxed, the engine's process group (the engine leads it) if the
+ * recorded engine is still that process. True when something was killed.
+ */
+export function killOrphanedEngine(status: ShimStatus): boolean {
+  if (isProcessAlive(status.shim)) return false;
+  if (status.cgroup !== null && existsSync(status.cgroup)) {
+    killCgroup(status.cgroup);
+    return true;
+  }
+  if (status.engine === null || !isProcessAlive(status.engine)) return false;
+  try {
+    process.kill(status.sandbox === 'bwrap' ? status.engine.pid : -status.engine.pid, 'SIGKILL');
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'ESRCH') return false;
+    throw error;
   }
 }

@@ -18,7 +18,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode } from '../../core/errors.ts';
 import { isSameProcess, processStartTicks } from '../../core/process-identity.ts';
 import { cgroupPopulated, createRunCgroup, killCgroup, ownCgroupDir, removeCgroup, spawnInCgroup } from './cgroup.ts';
-import type { ProcessRef, SandboxMode, ShimSpec } from './protocol.ts';
+import { withEngineLimits } from './engine-limits.ts';
+import type { EngineLimits, ProcessRef, SandboxMode, ShimSpec } from './protocol.ts';
 import { bwrapArgs, findBwrap, hostRootEntries, isRoot } from './sandbox.ts';
 
 export interface EngineExit {
@@ -32,6 +33,8 @@ export interface EngineExit {
 
 export interface EngineHandle {
   mode: SandboxMode;
+  /** The limits the engine runs under (null: prlimit is not installed). */
+  limits: EngineLimits | null;
   /** What the shim spawned (bwrap, or the engine itself). */
   sandboxProcess: ProcessRef | null;
   cgroup: string | null;
@@ -94,8 +97,9 @@ async function firstChild(pid: number, gone: () => boolean, timeoutMs = 10_000):
 function spawnBwrap(spec: ShimSpec, env: Record<string, string>): EngineHandle {
   const bwrap = spec.sandbox.bwrap ?? findBwrap();
   if (bwrap === null) throw new Error('bubblewrap (bwrap) is not installed');
+  const limited = withEngineLimits(spec.argv);
   const args = bwrapArgs({
-    argv: spec.argv,
+    argv: limited.argv,
     env,
     cwd: spec.cwd,
     readOnly: spec.sandbox.readOnly,
@@ -138,6 +142,7 @@ function spawnBwrap(spec: ShimSpec, env: Record<string, string>): EngineHandle {
   });
   return {
     mode: 'bwrap',
+    limits: limited.limits,
     sandboxProcess,
     cgroup: null,
     stdout: child.stdout as Readable,
@@ -157,7 +162,8 @@ function spawnBwrap(spec: ShimSpec, env: Record<string, string>): EngineHandle {
 }
 
 function spawnDirect(spec: ShimSpec, env: Record<string, string>, mode: 'cgroup' | 'unsandboxed'): EngineHandle {
-  const [command, ...args] = spec.argv as [string, ...string[]];
+  const limited = withEngineLimits(spec.argv);
+  const [command, ...args] = limited.argv as [string, ...string[]];
   const start = (): ChildProcess => spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: spec.cwd, detached: true, shell: false });
   let cgroup: string | null = null;
   let child: ChildProcess;
@@ -190,6 +196,7 @@ function spawnDirect(spec: ShimSpec, env: Record<string, string>, mode: 'cgroup'
   };
   return {
     mode,
+    limits: limited.limits,
     sandboxProcess: engineRef,
     cgroup,
     stdout: child.stdout as Readable,

@@ -4,7 +4,7 @@
  * cursor, collect the run's artefacts.
  */
 export * from './protocol.ts';
-export { startShim, isShimAlive, isProcessAlive, requestStop, waitForShimExit, SHIM_MAIN, type StartShimParams } from './client.ts';
+export { startShim, isShimAlive, isProcessAlive, killOrphanedEngine, requestStop, waitForShimExit, SHIM_MAIN, type StartShimParams } from './client.ts';
 export { readShimStatus, statusPath } from './status-file.ts';
 export { readLogChunk, type LogChunk } from './read-log-chunk.ts';
 export { readParsedCursor, writeParsedCursor } from './parsed-cursor.ts';

@@ -89,6 +89,15 @@ export interface ShimSnapshot {
   at: string;
 }
 
+/** The resource limits the engine was started under (engine-limits.ts). */
+export interface EngineLimits {
+  prlimit: string;
+  /** RLIMIT_CORE, soft and hard. */
+  core: 0;
+  /** RLIMIT_NOFILE, soft and hard. */
+  nofile: number;
+}
+
 export interface ShimStatus {
   version: 1;
   shim: ProcessRef;
@@ -119,6 +128,11 @@ export interface ShimStatus {
   };
   /** Copies the shim made, oldest first. */
   snapshots: ShimSnapshot[];
+  /**
+   * The engine's resource limits, set once it is spawned; null when prlimit is not installed (the engine runs
+   * with the shim's limits). Absent before the spawn.
+   */
+  limits?: EngineLimits | null;
 }
 
 export interface LogCursor {

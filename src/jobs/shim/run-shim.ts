@@ -122,8 +122,11 @@ class Supervisor {
   #log: SegmentLog | null = null;
   #watchdog: PhaseWatchdog | null = null;
   readonly #stderrTail: string[] = [];
-  /** bwrap's own complaint (`bwrap: execvp …`) when it came before any engine output. */
-  #bwrapComplaint: string | null = null;
+  /**
+   * What starts the engine complained (`bwrap: execvp …`, `prlimit: failed to execute …`) before any engine
+   * output: the engine never ran.
+   */
+  #launcherComplaint: string | null = null;
   #sawOutput = false;
   #crashed = false;
 
@@ -162,7 +165,7 @@ class Supervisor {
       return refuse(this.#status, `the engine could not be started: ${message(error)}`);
     }
     const handle = this.#handle;
-    this.#status.update({ sandboxProcess: handle.sandboxProcess, cgroup: handle.cgroup });
+    this.#status.update({ sandboxProcess: handle.sandboxProcess, cgroup: handle.cgroup, limits: handle.limits });
     const pipes = [this.#pump(handle.stdout, false), this.#pump(handle.stderr, true)];
     const snapshots = new Snapshotter({
       runDir: spec.runDir,
@@ -205,7 +208,7 @@ class Supervisor {
     const code = exit.code;
     const signal = exit.signal;
     if (!exit.started) return { code, signal, reason: 'spawn-failed', detail: exit.error ?? (this.#stderrTail.join('\n') || 'the sandbox could not be set up'), at };
-    if (this.#bwrapComplaint !== null && code !== 0 && this.#stop === null) return { code, signal, reason: 'spawn-failed', detail: this.#bwrapComplaint, at };
+    if (this.#launcherComplaint !== null && code !== 0 && this.#stop === null) return { code, signal, reason: 'spawn-failed', detail: this.#launcherComplaint, at };
     if (this.#stop !== null) return { code, signal, reason: this.#stop.reason, ...(this.#stop.detail === undefined ? {} : { detail: this.#stop.detail }), at };
     return { code, signal, reason: 'exited', at };
   }
@@ -228,12 +231,17 @@ class Supervisor {
     const text = redactString(line.text);
     this.#log?.write(text + line.end);
     if (isStderr) {
-      if (!this.#sawOutput && this.#handle?.mode === 'bwrap' && text.startsWith('bwrap: ')) this.#bwrapComplaint = text;
+      if (!this.#sawOutput && this.#isLauncherLine(text)) this.#launcherComplaint = text;
       this.#stderrTail.push(text);
       if (this.#stderrTail.length > STDERR_TAIL) this.#stderrTail.shift();
     }
-    if (text.trim() !== '' && !text.startsWith('bwrap: ')) this.#sawOutput = true;
+    if (text.trim() !== '' && !this.#isLauncherLine(text)) this.#sawOutput = true;
     if (this.#watchdog?.onLine(line.text, Date.now())) this.#status.update({ phase: this.#watchdog.phase });
+  }
+
+  #isLauncherLine(text: string): boolean {
+    const handle = this.#handle;
+    return (handle?.mode === 'bwrap' && text.startsWith('bwrap: ')) || ((handle?.limits ?? null) !== null && text.startsWith('prlimit: '));
   }
 
   #checkWatchdog(): void {

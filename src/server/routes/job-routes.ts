@@ -2,14 +2,17 @@
  * Jobs over HTTP (DESIGN.md §5): the queue, one job, its recorded events and log, SSE per job and for the
  * whole studio (cookie for the page, bearer token for the CLI, as every /api route), and the controls —
  * enqueue (rate limited as the training-start class), stop, cancel, resume, move, promote. The config names
- * library ids and dataset names only: the HTTP API takes no operator paths.
+ * library ids and dataset names; an imported config's operator paths (`import`) are taken only from the bearer
+ * of the install's API secret, which is the local CLI's credential.
  */
 import type {} from '@fastify/rate-limit';
 import { z } from 'zod';
 import { LorasmithError } from '../../core/errors.ts';
 import type { JobUpdate } from '../../jobs/job-service.ts';
 import { JOB_STATES, isFinalJobState, type JobRecord } from '../../jobs/job-types.ts';
+import { operatorImportSchema } from '../../training/import/operator-job.ts';
 import type { App, RouteContext } from '../context.ts';
+import { requireAuth, type RequestAuth } from '../request-auth.ts';
 import { idParams, optionalEmptyBody } from '../schemas.ts';
 import { openSse } from '../sse.ts';
 
@@ -17,14 +20,31 @@ const tags = ['jobs'];
 
 const gpuList = z.array(z.number().int().min(0).max(1023)).min(1).max(64);
 
+/** `config` (lorasmith's schema), or `import`: another tool's config whose paths are operator inputs (CLI only). */
 export const enqueueBody = z
   .object({
-    config: z.record(z.string(), z.unknown()),
+    config: z.record(z.string(), z.unknown()).optional(),
+    import: operatorImportSchema.optional(),
     gpus: gpuList.optional(),
     allowUnknownGpu: z.boolean().optional(),
     allowUnsandboxed: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => (body.config === undefined) !== (body.import === undefined), 'give exactly one of config or import');
+
+/**
+ * Operator paths name files anywhere on this machine, so only the operator's own CLI may send them: the bearer
+ * of this install's API secret — never a browser session, never a named token given to a script or a device.
+ */
+function operatorPathsRefused(auth: RequestAuth): LorasmithError {
+  return new LorasmithError({
+    code: 'operator-paths-refused',
+    message: `An imported config names files outside the workspace; the studio takes those only from the lorasmith CLI on this machine, not from ${auth.kind === 'session' ? 'a browser session' : `the named token ${JSON.stringify(auth.kind === 'bearer' ? auth.tokenName : '')}`}.`,
+    hint: 'Run `lorasmith train CONFIG` on the studio’s machine, or import the files into the library and datasets and send a lorasmith run config.',
+    exitCode: 2,
+    status: 403,
+  });
+}
 
 const resumeBody = z.object({ gpus: gpuList.optional(), allowUnknownGpu: z.boolean().optional(), allowUnsandboxed: z.boolean().optional() }).strict().nullish();
 const moveBody = z.object({ position: z.number().int().min(1).max(100_000) }).strict();
@@ -107,8 +127,12 @@ export function jobRoutes(app: App, ctx: RouteContext): void {
   }));
 
   app.post('/api/jobs', { schema: { tags, body: enqueueBody, response: { 200: jobRecord } }, config: trainingStart }, async (request) => {
-    const { config, gpus, allowUnknownGpu, allowUnsandboxed } = request.body;
-    return jobs.enqueue({ config, ...(gpus === undefined ? {} : { gpus }), ...(allowUnknownGpu === undefined ? {} : { allowUnknownGpu }), ...(allowUnsandboxed === undefined ? {} : { allowUnsandboxed }) });
+    const { config, import: imported, gpus, allowUnknownGpu, allowUnsandboxed } = request.body;
+    const options = { ...(gpus === undefined ? {} : { gpus }), ...(allowUnknownGpu === undefined ? {} : { allowUnknownGpu }), ...(allowUnsandboxed === undefined ? {} : { allowUnsandboxed }) };
+    if (imported === undefined) return jobs.enqueue({ config, ...options });
+    const auth = requireAuth(request.auth);
+    if (auth.kind !== 'bearer' || !auth.apiSecret) throw operatorPathsRefused(auth);
+    return jobs.enqueueImported({ import: imported, ...options });
   });
 
   // Every job's record as it changes, and every recorded event: the Jobs page's one stream.

@@ -20,36 +20,45 @@ export interface FluxflowEngineDeps {
   timeouts?: Partial<FluxflowPhaseTimeouts>;
 }
 
-function notFluxflow(config: RunConfig): LorasmithError {
+/** A run of another kind reached the FluxFlow engine: a scheduler bug. */
+export function notFluxflow(config: RunConfig): LorasmithError {
   return new LorasmithError({ code: 'fluxflow-launch-invalid', message: `A ${config.kind} run was handed to the FluxFlow engine.`, hint: 'This is a bug in the job scheduler; report it.', exitCode: 2, status: 500 });
 }
 
-export function createFluxflowEngine(deps: FluxflowEngineDeps): TrainingEngine {
+/** FluxFlow's console parser for a run (the engine location plays no part in it). */
+export function createFluxflowParser(config: RunConfig): EngineOutputParser {
+  if (config.kind !== 'fluxflow') throw notFluxflow(config);
+  // The run folder is not known here: checkpoint events name the file relative to work/.
+  return new FluxflowOutputParser({
+    steps: config.pipeline.steps.map((step) => ({ name: step.name, nEpochs: step.nEpochs, ...(step.maxSteps === undefined ? {} : { maxSteps: step.maxSteps }) })),
+    outputFile: path.join(FLUXFLOW_OUTPUT_DIR, FLUXFLOW_CHECKPOINT_FILE),
+  });
+}
+
+export interface FluxflowPrepareParams extends PrepareParams {
+  /** The GPU probe could not tell (gpu_unknown, allowed by the user): leave CUDA_VISIBLE_DEVICES unset. */
+  gpusUnknown?: boolean;
+}
+
+export function createFluxflowEngine(deps: FluxflowEngineDeps): TrainingEngine & { prepare(params: FluxflowPrepareParams): Promise<EngineLaunch> } {
   return {
     id: 'fluxflow',
 
-    async prepare(params: PrepareParams): Promise<EngineLaunch> {
+    async prepare(params: FluxflowPrepareParams): Promise<EngineLaunch> {
       const { config } = params;
       if (config.kind !== 'fluxflow') throw notFluxflow(config);
       const input = await resolveFluxflowRun({ workspace: deps.workspace, config, ...(params.resumeFrom === undefined ? {} : { resumeFrom: params.resumeFrom }) });
       const launch = await prepareFluxflowRun(input, {
         runDir: params.runDir,
         engine: deps.location,
-        gpus: params.gpus,
+        ...(params.gpusUnknown === true ? {} : { gpus: params.gpus }),
         ...(deps.lang === undefined ? {} : { lang: deps.lang }),
         ...(deps.timeouts === undefined ? {} : { timeouts: deps.timeouts }),
       });
       return { engine: 'fluxflow', argv: launch.argv, env: launch.env, cwd: launch.cwd, directives: launch.directives, sandbox: launch.sandbox, outputFile: launch.outputFile };
     },
 
-    createParser(config: RunConfig): EngineOutputParser {
-      if (config.kind !== 'fluxflow') throw notFluxflow(config);
-      // The run folder is not known here: checkpoint events name the file relative to work/.
-      return new FluxflowOutputParser({
-        steps: config.pipeline.steps.map((step) => ({ name: step.name, nEpochs: step.nEpochs, ...(step.maxSteps === undefined ? {} : { maxSteps: step.maxSteps }) })),
-        outputFile: path.join(FLUXFLOW_OUTPUT_DIR, FLUXFLOW_CHECKPOINT_FILE),
-      });
-    },
+    createParser: createFluxflowParser,
 
     metrics(runDir: string, since: MetricsCursor): Promise<MetricBatch> {
       return readFluxflowMetrics(runDir, since);

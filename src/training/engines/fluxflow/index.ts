@@ -13,7 +13,7 @@ export {
   type FluxflowEngineLocation,
   type FluxflowEngineStatus,
 } from './engine-location.ts';
-export { createFluxflowEngine, type FluxflowEngineDeps } from './fluxflow-engine.ts';
+export { createFluxflowEngine, createFluxflowParser, type FluxflowEngineDeps, type FluxflowPrepareParams } from './fluxflow-engine.ts';
 export {
   DEFAULT_FLUXFLOW_TIMEOUTS,
   FLUXFLOW_PROGRESS_LINE,
@@ -39,3 +39,4 @@ export { readFluxflowMetrics } from './read-metrics.ts';
 export { resolveFluxflowRun, type FluxflowDatasetInput, type FluxflowResolvedRun, type FluxflowWorkspace } from './resolve-run.ts';
 export { checkPipelineYaml, PIPELINE_YAML_SCHEMA, type PipelineYamlCheck } from './yaml-schema.ts';
 export { pipelineDocument, renderPipelineYaml, type PipelineYamlPaths } from './write-pipeline-yaml.ts';
+export { FluxflowJobEngine, type FluxflowJobEngineParams } from './job-engine.ts';

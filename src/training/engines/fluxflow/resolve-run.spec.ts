@@ -91,6 +91,8 @@ describe('resolveFluxflowRun', () => {
           { image: 'cats/a.png', reason: 'no caption and no class tokens' },
           { image: 'reg/r.png', reason: 'regularisation subset (FluxFlow has no regularisation images)' },
         ],
+        // The caption files read, for the run's manifest (a regularisation subset's are not).
+        captionFiles: ['10_sks dog/001.txt'],
       },
     ]);
     expect(resolved.fineTune).toBeNull();

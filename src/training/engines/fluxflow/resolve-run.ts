@@ -34,6 +34,8 @@ export interface FluxflowDatasetInput {
   entries: CaptionEntry[];
   /** Images left out, with why (FluxFlow has no regularisation images and no use for an uncaptioned one). */
   skipped: Array<{ image: string; reason: string }>;
+  /** The caption files read (`<subset>/<file>`, empty ones included): with the images, what a run's manifest hashes. */
+  captionFiles?: string[];
 }
 
 export interface FluxflowFineTune {
@@ -90,6 +92,7 @@ async function resolveDataset(workspace: FluxflowWorkspace, name: string, field:
   const meta = await readDatasetMeta(dir);
   const entries: CaptionEntry[] = [];
   const skipped: FluxflowDatasetInput['skipped'] = [];
+  const captionsRead: string[] = [];
   for (const subset of await subsetFolders(dir)) {
     const own = subsetMetaOf(meta, subset);
     const listing = await readdir(path.join(dir, subset), { withFileTypes: true });
@@ -102,6 +105,7 @@ async function resolveDataset(workspace: FluxflowWorkspace, name: string, field:
     const captionFiles = new Set(listing.filter((entry) => entry.isFile()).map((entry) => entry.name));
     for (const image of images) {
       const captionName = `${stemOf(image)}${own.captionExtension}`;
+      if (captionFiles.has(captionName)) captionsRead.push(`${subset}/${captionName}`);
       const text = captionFiles.has(captionName) ? normaliseCaption(await readFile(path.join(dir, subset, captionName), 'utf8')) : '';
       const caption = text !== '' ? text : normaliseCaption(own.classTokens);
       if (caption === '') skipped.push({ image: `${subset}/${image}`, reason: 'no caption and no class tokens' });
@@ -116,7 +120,7 @@ async function resolveDataset(workspace: FluxflowWorkspace, name: string, field:
       field,
     );
   }
-  return { name, dir, entries, skipped };
+  return { name, dir, entries, skipped, captionFiles: captionsRead };
 }
 
 type ShapeOf = (name: RegExp) => number[] | undefined;
@@ -169,8 +173,11 @@ async function resolveFineTune(workspace: FluxflowWorkspace, config: FluxflowRun
   return { checkpoint, textEncoder: (await isRegularFile(sibling)) ? sibling : null };
 }
 
-/** A parent run's saved position; only state the studio's own runs wrote is ever resumed (§5.15). */
-async function resolveResume(parentRunDir: string): Promise<FluxflowResume> {
+/**
+ * A parent run's saved position; only state the studio's own runs wrote is ever resumed (§5.15). Throws
+ * `fluxflow-resume-no-state` when its output folder holds no checkpoint or no pipeline-mode state.
+ */
+export async function resolveFluxflowResume(parentRunDir: string): Promise<FluxflowResume> {
   const field = 'resumeFrom';
   if (!path.isAbsolute(parentRunDir)) throw resolveError('fluxflow-resume-invalid', `The parent run folder ${JSON.stringify(parentRunDir)} is not absolute.`, 'Resume from a run of this studio.', field);
   const outputDir = path.join(parentRunDir, 'work', 'output');
@@ -236,6 +243,6 @@ export async function resolveFluxflowRun(params: ResolveFluxflowRunParams): Prom
     testImages,
     // A resumed job's output folder already holds the fine-tuned weights; the parent's state wins.
     fineTune: params.resumeFrom === undefined && config.fineTuneFrom !== undefined ? await resolveFineTune(workspace, config, config.fineTuneFrom) : null,
-    resume: params.resumeFrom === undefined ? null : await resolveResume(params.resumeFrom),
+    resume: params.resumeFrom === undefined ? null : await resolveFluxflowResume(params.resumeFrom),
   };
 }

@@ -16,6 +16,7 @@ import { LorasmithError } from '../../../core/errors.ts';
 import { readTensorboardMetrics } from '../../../jobs/metrics/index.ts';
 import { collectArtifacts } from '../../../jobs/shim/collect-artifacts.ts';
 import { openContainedFile } from '../../../jobs/shim/contained-file.ts';
+import { convertOperatorInputs, type OperatorRun } from '../../import/operator-inputs.ts';
 import { resolveRunInputs, type RunWorkspace } from '../../resolve-run.ts';
 import type { KohyaRunConfig, RunConfig } from '../../schema/index.ts';
 import { readGitHead } from '../detect/read-git-head.ts';
@@ -32,6 +33,12 @@ export interface KohyaPrepareParams extends PrepareParams {
   seed?: number;
   /** The GPU probe could not tell (gpu_unknown, allowed by the user): leave CUDA_VISIBLE_DEVICES unset. */
   gpusUnknown?: boolean;
+  /**
+   * An imported config's operator inputs, scanned for this run folder: their placeholders resolve to the files
+   * and folders they stand for, a safe checkpoint is converted into `<run>/inputs/` first, and every file and
+   * image folder the engine reads is bound read-only like a library model or dataset.
+   */
+  operator?: OperatorRun;
 }
 
 /** Where the engine is installed, or why it cannot run. */
@@ -138,20 +145,26 @@ export class KohyaTrainingEngine implements TrainingEngine {
     this.#params = params;
   }
 
-  async #resolve(config: KohyaRunConfig, params: { outputName?: string; seed?: number }): Promise<ResolvedRunInputs> {
+  async #resolve(config: KohyaRunConfig, params: { outputName?: string; seed?: number; operator?: OperatorRun }): Promise<ResolvedRunInputs> {
     return resolveRunInputs({
       studio: this.#params.workspace,
       config,
+      ...(params.operator === undefined ? {} : { operator: params.operator.sources }),
       ...(params.outputName === undefined ? {} : { outputName: params.outputName }),
       ...(params.seed === undefined ? {} : { seed: params.seed }),
     });
   }
 
-  /** What a run reads, for its manifest: the library models by role, each dataset's images and their captions. */
-  async inputs(config: RunConfig): Promise<RunInputFiles> {
+  /**
+   * What a run reads, for its manifest: the library models by role, each dataset's images and their captions.
+   * An imported config's operator inputs are not among them (the job hashes those itself); they resolve here
+   * through `operator` so the rest can be checked.
+   */
+  async inputs(config: RunConfig, operator?: OperatorRun): Promise<RunInputFiles> {
     const kohya = kohyaConfig(config);
     // Resolving checks every id and dataset exists, with the kind the run needs.
-    const resolved = await this.#resolve(kohya, {});
+    const resolved = await this.#resolve(kohya, operator === undefined ? {} : { operator });
+    const outside = (id: string): boolean => operator?.sources.models.has(id) === true || operator?.sources.datasets.has(id) === true;
     const { model, network } = kohya;
     const roles: Array<[string, string | undefined]> = [
       ['base', model.base],
@@ -162,10 +175,11 @@ export class KohyaTrainingEngine implements TrainingEngine {
       ['gemma2', model.gemma2],
       ['initialWeights', network.initialWeights],
     ];
-    const models = roles.filter((entry): entry is [string, string] => entry[1] !== undefined).map(([role, id]) => ({ role, id }));
+    const models = roles.filter((entry): entry is [string, string] => entry[1] !== undefined && !outside(entry[1])).map(([role, id]) => ({ role, id }));
     const datasets: RunInputFiles['datasets'] = [];
     for (const dataset of resolved.datasets) {
       for (const group of [dataset, ...dataset.regularisation]) {
+        if (outside(group.name)) continue;
         const files: string[] = [];
         for (const subset of group.subsets) {
           const present = new Set(await readdir(subset.dir));
@@ -205,6 +219,8 @@ export class KohyaTrainingEngine implements TrainingEngine {
   async prepare(params: KohyaPrepareParams): Promise<EngineLaunch> {
     const config = kohyaConfig(params.config);
     const location = await this.assertInstalled();
+    // The engine reads the safetensors copy of an operator's checkpoint, made here (the converter scans it again).
+    if (params.operator !== undefined) await convertOperatorInputs(params.operator.inputs);
     const resolved = await this.#resolve(config, params);
     const { input } = mapKohyaRunDetailed({ config, resolved });
     // The parent used the same config: its output name is the config's, else its own job id (its folder's name).

@@ -7,9 +7,14 @@ const POLL_MS = 3_000;
 /** Reads in a row while answers bring points (the server reads a bounded amount per call). */
 const MAX_CATCH_UP = 50;
 
-/** The curves the page draws: kohya's step losses and every learning-rate group. */
+/** FluxFlow's per-component losses (`vae_loss`, `kl_loss`, `flow_loss`, `g_loss`, …, from its JSONL metrics). */
+export function isComponentLossTag(tag: string): boolean {
+  return /^[a-z]+(?:_[a-z]+)*_loss$/.test(tag);
+}
+
+/** The curves the page draws: kohya's step losses, FluxFlow's component losses and every learning-rate group. */
 export function isChartedTag(tag: string): boolean {
-  return tag === 'loss/current' || tag === 'loss/average' || tag.startsWith('lr/');
+  return tag === 'loss/current' || tag === 'loss/average' || isComponentLossTag(tag) || tag.startsWith('lr/');
 }
 
 export interface RunMetrics {
