@@ -5,7 +5,8 @@
  * scanned into the library. Per gap, from the files the runs leave:
  *
  *   ended      the first run's shim records its exit (status.json `exit.at`)
- *   released   its job is final (the record's `finishedAt`: output imported, slot given back)
+ *   released   its job is final (the record's `finishedAt`: output imported; its slot was given back before the
+ *              import, so the next run's prepare overlaps it)
  *   prepared   the next run's shim.json is written (manifest recheck, sandbox choice, engine prepare done)
  *   shim       the next run's shim process starts (its start time in /proc)
  *   shim ready the shim has loaded its code and claimed the run (status.json `startedAt`)

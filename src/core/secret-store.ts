@@ -4,7 +4,6 @@
  * them; the API only ever sees them masked.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { writeFileAtomic } from './atomic-write.ts';
 import { LorasmithError, errnoCode } from './errors.ts';
 import { registerSecret } from './redact.ts';
@@ -24,7 +23,16 @@ function envValue(env: NodeJS.ProcessEnv, name: SecretName): string | undefined 
   return variable === undefined ? undefined : env[variable];
 }
 
-const fileSchema = z.object({ version: z.literal(1), secrets: z.record(z.string(), z.string()) }).strict();
+/**
+ * `{ version: 1, secrets: { name: value } }` and nothing else, or null. Checked by hand, not with zod: the run
+ * shim reads this store to redact, and zod was a quarter of its start (bench/jobs-queue-gap.bench.ts).
+ */
+function storedSecrets(value: unknown): Record<string, string> | null {
+  const isObject = (item: unknown): item is Record<string, unknown> => typeof item === 'object' && item !== null && !Array.isArray(item);
+  if (!isObject(value) || value.version !== 1 || Object.keys(value).length !== 2 || !isObject(value.secrets)) return null;
+  const secrets = value.secrets;
+  return Object.values(secrets).every((item) => typeof item === 'string') ? { ...(secrets as Record<string, string>) } : null;
+}
 
 export interface SecretSummary {
   name: SecretName;
@@ -80,16 +88,16 @@ export class SecretStore {
       if (errnoCode(error) === 'ENOENT') return {};
       throw error;
     }
-    const parsed = fileSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) {
+    const secrets = storedSecrets(JSON.parse(text));
+    if (secrets === null) {
       throw new LorasmithError({
         code: 'secrets-corrupt',
         message: `The secret store ${this.#file} is not in the expected format.`,
         hint: 'Move the file away and save your tokens again (Settings → Hub tokens, or `lorasmith login`).',
       });
     }
-    for (const value of Object.values(parsed.data.secrets)) registerSecret(value);
-    return parsed.data.secrets;
+    for (const value of Object.values(secrets)) registerSecret(value);
+    return secrets;
   }
 
   /** The value to use: the store first, then the environment (HF_TOKEN, CIVITAI_TOKEN). */

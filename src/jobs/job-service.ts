@@ -734,6 +734,10 @@ export class JobService {
       await this.#end(id, ACTIVE_JOB_STATES, outcome.state, { ...(outcome.failure === null ? {} : { failure: outcome.failure }), patch: await resumable() });
       return;
     }
+    // The engine is gone: its GPUs go to the next queued run now, which is prepared and started while this
+    // run's output is scanned and copied (bench/jobs-queue-gap.bench.ts). Its dataset locks stay until `#end`.
+    await this.#store.releaseSlots(id);
+    this.#kick();
     const config = JSON.parse(row.config) as RunConfig;
     try {
       const imported = await importRunOutput({

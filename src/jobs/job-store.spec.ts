@@ -88,6 +88,20 @@ describe('JobStore', () => {
     expect(await datasetLockReason(database.db, 'cats')).toBeUndefined();
   });
 
+  it('releaseSlots frees the GPUs for the next run but keeps the dataset locked until the release', async () => {
+    await store.releaseStale();
+    const a = await job({ datasets: ['birds'] });
+    const b = await job();
+    expect(await store.claim(a, ['5'])).toBe(true);
+    await store.releaseSlots(a);
+    expect(await store.claimedSlots()).not.toContain('5');
+    expect(await datasetLockReason(database.db, 'birds')).toContain(a);
+    expect(await store.claim(b, ['5'])).toBe(true);
+    await store.release(a);
+    expect(await datasetLockReason(database.db, 'birds')).toBeUndefined();
+    expect(await store.claimedSlots()).toContain('5');
+  });
+
   it('events, the cursor and the events.jsonl length are committed together', async () => {
     const id = await job();
     await store.commitEvents(id, { events: [{ seq: 1, at: 't', event: { kind: 'state', state: 'queued' } }], cursor: { segment: 2, offset: 40 }, eventsBytes: 77 });

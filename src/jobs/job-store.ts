@@ -226,6 +226,15 @@ export class JobStore {
     });
   }
 
+  /**
+   * The slots only: the run's engine is gone but its end is still being recorded (its output scanned into the
+   * library), so the next queued run may start meanwhile. The dataset locks stay until `release`: a dataset is
+   * locked until the end of its run.
+   */
+  async releaseSlots(id: string): Promise<void> {
+    await this.#db.deleteFrom('job_slots').where('job_id', '=', id).execute();
+  }
+
   /** Slots and locks whose job has ended (a crash between the end and the release). */
   async releaseStale(): Promise<void> {
     const finals = ['succeeded', 'failed', 'cancelled', 'interrupted'];

@@ -8,6 +8,8 @@ const HEARTBEAT_MS = 15_000;
 
 export interface SseChannel {
   send(event: string, data: unknown): void;
+  /** `send` with data already serialised: one JSON.stringify for every stream an update goes to. */
+  sendJson(event: string, json: string): void;
   close(): void;
   /** Resolves when the client goes away or `close()` is called. */
   readonly closed: Promise<void>;
@@ -38,10 +40,28 @@ export function openSse(request: FastifyRequest, reply: FastifyReply): SseChanne
     resolveClosed();
   };
   request.raw.on('close', finish);
+  // The frames sent in one turn of the event loop (a batch of events recorded together) leave the socket in one
+  // write. The socket is corked, not the response: the response's own corking reorders chunks around `end()`.
+  const socket = raw.socket;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket?.uncork();
+  };
+  const sendJson = (event: string, json: string) => {
+    if (!open) return;
+    if (!corked && socket !== null) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    raw.write(`event: ${event}\ndata: ${json}\n\n`);
+  };
   return {
     send(event, data) {
-      if (open) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      sendJson(event, JSON.stringify(data));
     },
+    sendJson,
     close() {
       if (!open) return;
       finish();

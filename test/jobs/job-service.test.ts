@@ -238,7 +238,11 @@ describe('slots and the queue', () => {
     const second = await until(jobs, two.id, ended);
     expect([first.state, second.state]).toEqual(['succeeded', 'succeeded']);
     expect(first.slots).toEqual(['cpu']);
-    expect((second.startedAt ?? '') >= (first.finishedAt ?? '')).toBe(true);
+    // One after another: the second claims the slot once the first's engine has exited (its output is imported
+    // while the second starts, so the first's finishedAt may come later).
+    const firstStatus = JSON.parse(await readFile(path.join(await runDir(one.id), 'status.json'), 'utf8')) as { exit: { at: string } | null };
+    expect(firstStatus.exit).not.toBeNull();
+    expect(Date.parse(second.startedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(firstStatus.exit?.at ?? ''));
     const spec = JSON.parse(await readFile(path.join(await runDir(one.id), 'shim.json'), 'utf8')) as { env: Record<string, string> };
     expect(spec.env.CUDA_VISIBLE_DEVICES).toBe('');
   }, 120_000);

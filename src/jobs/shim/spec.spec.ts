@@ -57,6 +57,26 @@ describe('parseShimSpec', () => {
     expect(() => parseShimSpec(JSON.stringify(good), '/ws/runs/other')).toThrow('names the run folder /ws/runs/j1, not /ws/runs/other');
     expect(() => parseShimSpec('{', RUN)).toThrow(ShimSpecError);
   });
+
+  it('names every missing field, wrong type and out-of-range number by its path', () => {
+    const message = problems((spec) => {
+      delete (spec as Partial<ShimSpec>).stop;
+      (spec.logs as { segmentBytes: unknown }).segmentBytes = '1M';
+      spec.logs.keepSegments = 0;
+      spec.sandbox.shmBytes = 1.5;
+      (spec.sandbox as { mode: string }).mode = 'docker';
+      spec.phases[0]!.phase = '';
+      (spec as { version: number }).version = 2;
+      spec.env['BAD-NAME'] = 'x';
+    });
+    for (const part of ['stop is required', 'logs.segmentBytes must be a number', 'logs.keepSegments must be at least 1', 'sandbox.shmBytes must be an integer', 'sandbox.mode must be one of', 'phases.0.phase must be 1–64 characters', 'version must be one of 1', 'env.BAD-NAME is not an environment variable name']) {
+      expect(message).toContain(part);
+    }
+    expect(problems((spec) => (spec.phases = []))).toContain('phases must have at least 1 item(s)');
+    expect(problems((spec) => (spec.argv = []))).toContain('argv must have at least 1 item(s)');
+    expect(problems((spec) => (spec.argv[1] = 'a\0b'))).toContain('argv.1 contains a NUL byte');
+    expect(() => parseShimSpec('[]', RUN)).toThrow('(spec) must be an object');
+  });
 });
 
 describe('engineEnvironment', () => {

@@ -5,7 +5,6 @@
  * TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 and HF_HUB_OFFLINE=1, whatever the spec says.
  */
 import path from 'node:path';
-import { z } from 'zod';
 import { redactString } from '../../core/redact.ts';
 import { SecretStore } from '../../core/secret-store.ts';
 import type { ShimSpec } from './protocol.ts';
@@ -51,62 +50,124 @@ function validRegex(source: string): boolean {
   }
 }
 
-const text = z.string().refine((value) => !value.includes('\0'), 'contains a NUL byte');
-const absolute = text.refine(isCleanAbsolute, 'is not an absolute, normalised path');
-const bindable = absolute.refine((value) => value !== '/', 'would expose the whole file system');
-const regex = text.refine(validRegex, 'is not a valid regular expression');
-const seconds = z.number().positive().max(30 * 24 * 3600);
+/*
+ * The checks are written out here rather than with zod: the shim loads this module for every run, between one
+ * queued run's end and the next one's engine, and loading zod was a quarter of the shim's start
+ * (bench/jobs-queue-gap.bench.ts). A rule pushes `<path> <problem>` for each problem and says whether the value
+ * passed; the whole-spec checks run only on a spec whose fields all passed.
+ */
+type Rule = (value: unknown, where: string, problems: string[]) => boolean;
 
-const phaseSchema = z
-  .object({
-    phase: z.string().min(1).max(64),
-    enter: z.array(regex),
-    ignoreCase: z.boolean(),
-    idleTimeoutS: seconds.optional(),
-    stepPattern: regex.optional(),
-    stepFactor: z.number().positive().max(1e6).optional(),
-    stepFloorS: seconds.optional(),
-  })
-  .strict();
+function fail(problems: string[], where: string, message: string): false {
+  problems.push(`${where || '(spec)'} ${message}`);
+  return false;
+}
 
-const specSchema = z
-  .object({
-    version: z.literal(1),
-    jobId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+const at = (where: string, key: string | number): string => (where === '' ? String(key) : `${where}.${key}`);
+
+const text: Rule = (value, where, problems) =>
+  typeof value !== 'string' ? fail(problems, where, 'must be a string') : value.includes('\0') ? fail(problems, where, 'contains a NUL byte') : true;
+
+function refine(base: Rule, ok: (value: string) => boolean, message: string): Rule {
+  return (value, where, problems) => base(value, where, problems) && (ok(value as string) || fail(problems, where, message));
+}
+
+const absolute = refine(text, isCleanAbsolute, 'is not an absolute, normalised path');
+const bindable = refine(absolute, (value) => value !== '/', 'would expose the whole file system');
+const regex = refine(text, validRegex, 'is not a valid regular expression');
+const device = refine(absolute, (value) => value.startsWith('/dev/') && !value.includes('..'), 'is not a device under /dev');
+
+function number(limits: { above?: number; min?: number; max: number; integer?: boolean }): Rule {
+  return (value, where, problems) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return fail(problems, where, 'must be a number');
+    if (limits.integer === true && !Number.isInteger(value)) return fail(problems, where, 'must be an integer');
+    if (limits.above !== undefined && !(value > limits.above)) return fail(problems, where, `must be greater than ${limits.above}`);
+    if (limits.min !== undefined && value < limits.min) return fail(problems, where, `must be at least ${limits.min}`);
+    return value <= limits.max || fail(problems, where, `must be at most ${limits.max}`);
+  };
+}
+
+const seconds = number({ above: 0, max: 30 * 24 * 3600 });
+const boolean: Rule = (value, where, problems) => typeof value === 'boolean' || fail(problems, where, 'must be true or false');
+
+function oneOf(values: readonly unknown[]): Rule {
+  return (value, where, problems) => values.includes(value) || fail(problems, where, `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
+}
+
+function array(item: Rule, min = 0): Rule {
+  return (value, where, problems) => {
+    if (!Array.isArray(value)) return fail(problems, where, 'must be an array');
+    let ok = value.length >= min || fail(problems, where, `must have at least ${min} item(s)`);
+    value.forEach((entry, index) => {
+      ok = item(entry, at(where, index), problems) && ok;
+    });
+    return ok;
+  };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function record(key: Rule, entry: Rule): Rule {
+  return (value, where, problems) => {
+    if (!isObject(value)) return fail(problems, where, 'must be an object');
+    let ok = true;
+    for (const [name, item] of Object.entries(value)) ok = key(name, at(where, name), problems) && entry(item, at(where, name), problems) && ok;
+    return ok;
+  };
+}
+
+/** Exactly these keys (those in `optional` may be missing); any other key is refused. */
+function object(required: Record<string, Rule>, optional: Record<string, Rule> = {}): Rule {
+  return (value, where, problems) => {
+    if (!isObject(value)) return fail(problems, where, 'must be an object');
+    let ok = true;
+    for (const [key, rule] of Object.entries(required)) ok = (key in value ? rule(value[key], at(where, key), problems) : fail(problems, at(where, key), 'is required')) && ok;
+    for (const [key, rule] of Object.entries(optional)) if (value[key] !== undefined) ok = rule(value[key], at(where, key), problems) && ok;
+    for (const key of Object.keys(value)) if (!(key in required) && !(key in optional)) ok = fail(problems, where, `Unrecognized key: "${key}"`);
+    return ok;
+  };
+}
+
+const phaseRule = object(
+  { phase: refine(text, (value) => value.length >= 1 && value.length <= 64, 'must be 1–64 characters'), enter: array(regex), ignoreCase: boolean },
+  { idleTimeoutS: seconds, stepPattern: regex, stepFactor: number({ above: 0, max: 1e6 }), stepFloorS: seconds },
+);
+
+const specRule = object(
+  {
+    version: oneOf([1]),
+    jobId: refine(text, (value) => /^[A-Za-z0-9_-]{1,64}$/.test(value), 'is not a job id'),
     runDir: bindable,
     workDir: bindable,
-    argv: z.array(text).min(1),
-    env: z.record(z.string().regex(ENV_NAME), text),
+    argv: array(text, 1),
+    env: record(refine(text, (name) => ENV_NAME.test(name), 'is not an environment variable name'), text),
     cwd: absolute,
-    sandbox: z
-      .object({
-        mode: z.enum(['bwrap', 'cgroup', 'unsandboxed']),
-        readOnly: z.array(bindable),
-        readOnlyAt: z.array(z.object({ source: bindable, target: bindable }).strict()).optional(),
-        writable: z.array(bindable),
-        devices: z.array(absolute.refine((value) => value.startsWith('/dev/') && !value.includes('..'), 'is not a device under /dev')),
-        bwrap: absolute.optional(),
-        shmBytes: z.number().int().min(1024 * 1024).optional(),
-      })
-      .strict(),
-    phases: z.array(phaseSchema).min(1),
-    snapshots: z.array(z.object({ dir: bindable, pattern: regex, settleS: z.number().min(0).max(3600) }).strict()),
-    stop: z.object({ graceS: z.number().positive().max(3600) }).strict(),
-    logs: z.object({ segmentBytes: z.number().int().min(256).max(1024 ** 3), keepSegments: z.number().int().min(1).max(100_000) }).strict(),
-    secretsFile: absolute.optional(),
-  })
-  .strict()
-  .superRefine((spec, ctx) => {
-    const issue = (message: string): void => ctx.addIssue({ code: 'custom', message });
-    if (spec.workDir !== path.join(spec.runDir, 'work')) issue('workDir must be <runDir>/work');
-    if (!isCleanAbsolute(spec.argv[0] ?? '')) issue('argv[0] must be an absolute, normalised path');
-    if (!within(spec.workDir, spec.cwd)) issue('cwd must be inside workDir');
-    for (const dir of spec.sandbox.writable) if (!within(spec.workDir, dir)) issue(`only workDir may be writable, not ${dir}`);
-    for (const snapshot of spec.snapshots) if (!within(spec.workDir, snapshot.dir)) issue(`snapshot folder ${snapshot.dir} is not inside workDir`);
-    for (const name of Object.keys(spec.env)) {
-      if (FORBIDDEN_ENV.has(name) || CREDENTIAL_NAME.test(name)) issue(`the environment may not carry ${name}`);
-    }
-  });
+    sandbox: object(
+      { mode: oneOf(['bwrap', 'cgroup', 'unsandboxed']), readOnly: array(bindable), writable: array(bindable), devices: array(device) },
+      { readOnlyAt: array(object({ source: bindable, target: bindable })), bwrap: absolute, shmBytes: number({ min: 1024 * 1024, max: Number.MAX_SAFE_INTEGER, integer: true }) },
+    ),
+    phases: array(phaseRule, 1),
+    snapshots: array(object({ dir: bindable, pattern: regex, settleS: number({ min: 0, max: 3600 }) })),
+    stop: object({ graceS: number({ above: 0, max: 3600 }) }),
+    logs: object({ segmentBytes: number({ min: 256, max: 1024 ** 3, integer: true }), keepSegments: number({ min: 1, max: 100_000, integer: true }) }),
+  },
+  { secretsFile: absolute },
+);
+
+/** What no single field shows: where the folders, the engine and the environment are relative to each other. */
+function crossProblems(spec: ShimSpec): string[] {
+  const problems: string[] = [];
+  const issue = (message: string): void => void problems.push(`(spec) ${message}`);
+  if (spec.workDir !== path.join(spec.runDir, 'work')) issue('workDir must be <runDir>/work');
+  if (!isCleanAbsolute(spec.argv[0] ?? '')) issue('argv[0] must be an absolute, normalised path');
+  if (!within(spec.workDir, spec.cwd)) issue('cwd must be inside workDir');
+  for (const dir of spec.sandbox.writable) if (!within(spec.workDir, dir)) issue(`only workDir may be writable, not ${dir}`);
+  for (const snapshot of spec.snapshots) if (!within(spec.workDir, snapshot.dir)) issue(`snapshot folder ${snapshot.dir} is not inside workDir`);
+  for (const name of Object.keys(spec.env)) {
+    if (FORBIDDEN_ENV.has(name) || CREDENTIAL_NAME.test(name)) issue(`the environment may not carry ${name}`);
+  }
+  return problems;
+}
 
 export class ShimSpecError extends Error {
   override readonly name = 'ShimSpecError';
@@ -120,12 +181,12 @@ export function parseShimSpec(textContent: string, runDir: string): ShimSpec {
   } catch (error) {
     throw new ShimSpecError(`shim.json is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const parsed = specSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new ShimSpecError(`shim.json is not a valid spec: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'} ${i.message}`).join('; ')}`);
-  }
-  if (parsed.data.runDir !== path.resolve(runDir)) throw new ShimSpecError(`shim.json names the run folder ${parsed.data.runDir}, not ${path.resolve(runDir)}`);
-  return parsed.data as ShimSpec;
+  const problems: string[] = [];
+  if (specRule(value, '', problems)) problems.push(...crossProblems(value as ShimSpec));
+  if (problems.length > 0) throw new ShimSpecError(`shim.json is not a valid spec: ${problems.join('; ')}`);
+  const spec = value as ShimSpec;
+  if (spec.runDir !== path.resolve(runDir)) throw new ShimSpecError(`shim.json names the run folder ${spec.runDir}, not ${path.resolve(runDir)}`);
+  return spec;
 }
 
 /** The engine's whole environment: the spec's, with the two variables every run must have. */

@@ -117,9 +117,27 @@ const stopBody = z.object({ job: jobRecord, lastSave: z.object({ checkpoint: z.s
 const checkpointsBody = z.object({ checkpoints: z.array(z.object({ name: z.string(), epoch: z.number().nullable(), step: z.number().nullable(), size: z.number() })) });
 const promoteResult = z.object({ model: z.looseObject({ id: z.string(), name: z.string(), kind: z.string(), family: z.string() }), duplicate: z.boolean() });
 
+/**
+ * The JSON of what one update sends, made once for every stream it goes to (100 clients on one job: one
+ * JSON.stringify per event, not 100). Keyed by the update, which every subscriber receives as the same object.
+ */
+function serialisedOnce(): (update: JobUpdate, data: () => unknown) => string {
+  const made = new WeakMap<JobUpdate, string>();
+  return (update, data) => {
+    let json = made.get(update);
+    if (json === undefined) {
+      json = JSON.stringify(data());
+      made.set(update, json);
+    }
+    return json;
+  };
+}
+
 export function jobRoutes(app: App, ctx: RouteContext): void {
   const { studio } = ctx;
   const { jobs } = studio;
+  const allJobsJson = serialisedOnce();
+  const oneJobJson = serialisedOnce();
   const trainingStart = { rateLimit: { max: async () => (await studio.settings.get()).rateLimits.trainingStartPerMinute, timeWindow: 60_000 } };
 
   app.get('/api/jobs', { schema: { tags, querystring: listQuery, response: { 200: z.object({ jobs: z.array(jobRecord) }) } } }, async (request) => ({
@@ -139,7 +157,7 @@ export function jobRoutes(app: App, ctx: RouteContext): void {
   app.get('/api/jobs/events', { schema: { tags } }, async (request, reply) => {
     const channel = openSse(request, reply);
     const off = jobs.subscribe(null, (update) => {
-      if (update.type !== 'log') channel.send(update.type, update.type === 'job' ? update.job : { jobId: update.jobId, ...update.event });
+      if (update.type !== 'log') channel.sendJson(update.type, allJobsJson(update, () => (update.type === 'job' ? update.job : { jobId: update.jobId, ...update.event })));
     });
     await channel.closed;
     off();
@@ -181,18 +199,18 @@ export function jobRoutes(app: App, ctx: RouteContext): void {
     let lastSeq = request.query.after;
     let replaying = true;
     const held: JobUpdate[] = [];
-    const sendRecord = (job: JobRecord) => {
-      channel.send('job', job);
+    const sendRecord = (job: JobRecord, json = JSON.stringify(job)) => {
+      channel.sendJson('job', json);
       if (isFinalJobState(job.state)) channel.close();
     };
     const send = (update: JobUpdate) => {
       if (update.type === 'event') {
         if (update.event.seq <= lastSeq) return;
         lastSeq = update.event.seq;
-        channel.send('event', update.event);
+        channel.sendJson('event', oneJobJson(update, () => update.event));
       } else if (update.type === 'log') {
-        if (request.query.logs === '1') channel.send('log', { lines: update.lines });
-      } else sendRecord(update.job);
+        if (request.query.logs === '1') channel.sendJson('log', oneJobJson(update, () => ({ lines: update.lines })));
+      } else sendRecord(update.job, oneJobJson(update, () => update.job));
     };
     // Live updates wait while the recorded events are replayed, so the stream stays in order.
     const off = jobs.subscribe(id, (update) => (replaying ? held.push(update) : send(update)));
