@@ -20,7 +20,6 @@
  *
  * Use one quarantine folder per download: `<name>` is the sanitised name (ARC-R07) and is overwritten.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { lstat, mkdir, open, readFile, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,6 +27,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { errnoCode, LorasmithError } from '../core/errors.ts';
 import { sanitizeFileName } from '../core/file-names.ts';
+import { DownloadSink } from './download-sink.ts';
 import { hubError } from './hub-error.ts';
 import { statusError } from './http-status-error.ts';
 import { safeFetch, transferError, type LookupFn, type SafeFetchFn, type SafeResponse, type TlsCa } from './safe-fetch.ts';
@@ -38,6 +38,8 @@ const GiB = 1024 ** 3;
 export const DEFAULT_MAX_BYTES = 64 * GiB;
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_MAX_RETRY_WAIT_MS = 60_000;
+/** Expected sizes from which the digests are computed on a worker thread (download-sink.ts). */
+export const DEFAULT_PARALLEL_HASH_FROM = 64 * 1024 ** 2;
 const MAX_RESTARTS = 2;
 const PROGRESS_INTERVAL_MS = 250;
 const SIDECAR_VERSION = 1;
@@ -84,6 +86,8 @@ export interface DownloadToQuarantineParams {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injectable clock in ms (progress rate, Retry-After dates). */
   now?: () => number;
+  /** Downloads whose expected size is at least this are hashed on a worker thread; default 64 MiB. */
+  parallelHashFrom?: number;
   /** Injectable free-space probe; default `statfs`. */
   freeBytes?: (dir: string) => Promise<number>;
   /** Fail with `network` when fewer bytes than this arrive per window (a slow drip). */
@@ -119,23 +123,6 @@ interface Sidecar {
   size: number | null;
   sha256: string | null;
   gitSha1: string | null;
-}
-
-class Digests {
-  readonly sha256: Hash = createHash('sha256');
-  readonly sha1: Hash | undefined;
-
-  constructor(gitBlobSize: number | undefined) {
-    if (gitBlobSize !== undefined) {
-      this.sha1 = createHash('sha1');
-      this.sha1.update(`blob ${gitBlobSize}\0`);
-    }
-  }
-
-  update(chunk: Uint8Array): void {
-    this.sha256.update(chunk);
-    this.sha1?.update(chunk);
-  }
 }
 
 function invalidParam(message: string): LorasmithError {
@@ -209,7 +196,7 @@ function sidecarFor(expected: DownloadExpected, etag: string): Sidecar {
 }
 
 /** Hash the first `length` bytes of the partial again (Node cannot persist hash state). */
-async function rehashPrefix(file: string, length: number, digests: Digests, signal: AbortSignal | undefined): Promise<void> {
+async function rehashPrefix(file: string, length: number, sink: DownloadSink, signal: AbortSignal | undefined): Promise<void> {
   const input = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
   const stream = input.createReadStream({ start: 0, end: length - 1 });
   let read = 0;
@@ -218,7 +205,8 @@ async function rehashPrefix(file: string, length: number, digests: Digests, sign
       stream.destroy();
       throw hubError({ code: 'cancelled', message: 'The download was cancelled.' });
     }
-    digests.update(chunk);
+    const behind = sink.push(chunk);
+    if (behind !== undefined) await behind;
     read += chunk.length;
   }
   if (read !== length) throw hubError({ code: 'network', message: 'The partial download changed while it was being resumed.' });
@@ -383,6 +371,17 @@ export async function downloadToQuarantine(params: DownloadToQuarantineParams): 
   let restarts = 0;
   let keepPartial = false;
   let handle: FileHandle | undefined;
+  let sink: DownloadSink | undefined;
+  const parallelHashFrom = params.parallelHashFrom ?? DEFAULT_PARALLEL_HASH_FROM;
+  /** A fresh sink (digests from byte 0) for each attempt; a resume pushes the partial's prefix first. */
+  const freshSink = async (): Promise<DownloadSink> => {
+    await sink?.close();
+    sink = new DownloadSink({
+      ...(expected.gitSha1 === undefined ? {} : { gitBlobSize: expected.size }),
+      worker: expected.size !== undefined && expected.size >= parallelHashFrom,
+    });
+    return sink;
+  };
 
   const restartFromZero = async (): Promise<void> => {
     restarts += 1;
@@ -397,8 +396,8 @@ export async function downloadToQuarantine(params: DownloadToQuarantineParams): 
   try {
     for (;;) {
       if (signal?.aborted === true) throw hubError({ code: 'cancelled', message: 'The download was cancelled.' });
-      const digests = new Digests(expected.gitSha1 === undefined ? undefined : expected.size);
-      if (offset > 0) await rehashPrefix(partial, offset, digests, signal);
+      const attempt = await freshSink();
+      if (offset > 0) await rehashPrefix(partial, offset, attempt, signal);
       requests += 1;
       const response: SafeResponse = await fetchImpl({
         url: params.url,
@@ -464,18 +463,22 @@ export async function downloadToQuarantine(params: DownloadToQuarantineParams): 
         offset = 0;
         etag = undefined;
         await removeQuietly(partial, sidecarPath);
-        return await finishWith(response, new Digests(expected.gitSha1 === undefined ? undefined : expected.size), 0);
+        return await finishWith(response, await freshSink(), 0);
       }
-      return await finishWith(response, digests, start);
+      return await finishWith(response, attempt, start);
     }
   } catch (error) {
+    // The worker goes first: once it has stopped, nothing writes through the descriptor closed next.
+    await sink?.close();
     await handle?.close().catch(() => undefined);
     const typed = transferError(error, signal);
     if (!(keepPartial && (typed.code === 'network' || typed.code === 'rate-limited'))) await removeQuietly(partial, sidecarPath);
     throw typed;
+  } finally {
+    await sink?.close();
   }
 
-  async function finishWith(response: SafeResponse, digests: Digests, start: number): Promise<DownloadResult> {
+  async function finishWith(response: SafeResponse, attempt: DownloadSink, start: number): Promise<DownloadResult> {
     const { headers } = response;
     const host = response.urlForLog;
     const declared = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
@@ -505,6 +508,7 @@ export async function downloadToQuarantine(params: DownloadToQuarantineParams): 
 
     let received = start;
     const guard = new LowSpeedGuard(params.lowSpeed, now);
+    attempt.attach(handle, start);
     meter.reset(received);
     meter.update(received, true);
     try {
@@ -515,13 +519,18 @@ export async function downloadToQuarantine(params: DownloadToQuarantineParams): 
           response.dispose();
           throw sizeError(`${host} sent more than the ${limit} bytes expected; the transfer was stopped.`, { limit });
         }
-        digests.update(chunk);
-        await handle.write(chunk, 0, chunk.length, received - chunk.length);
+        // A promise only when hashing or writing falls behind: most chunks cost no await here.
+        const behind = attempt.push(chunk);
+        if (behind !== undefined) await behind;
         guard.add(chunk.length, host);
         meter.update(received);
       }
+      await attempt.flush();
     } catch (error) {
       response.dispose();
+      // Every byte received so far reaches the partial before it is kept (resume continues right after
+      // it) or deleted (no write may still be in flight then).
+      await attempt.flush().catch(() => undefined);
       if (errnoCode(error) === 'ENOSPC' || errnoCode(error) === 'EDQUOT') {
         keepPartial = false;
         throw hubError({ code: 'disk-full', message: 'The disk filled up during the download.', hint: 'Free some disk space and start the download again.' });
@@ -538,8 +547,7 @@ export async function downloadToQuarantine(params: DownloadToQuarantineParams): 
       throw sizeError(`${host} sent ${received} bytes; the provider listed ${expected.size}.`, { received, expected: expected.size });
     }
 
-    const sha256 = digests.sha256.digest('hex');
-    const gitSha1 = digests.sha1?.digest('hex');
+    const { sha256, gitSha1 } = await attempt.digest();
     const verifiedBy: VerifiedBy[] = [];
     if (expected.sha256 !== undefined) {
       if (sha256 !== expected.sha256.toLowerCase()) {
