@@ -1,6 +1,7 @@
 /**
  * Each type's declared width and height, read from its header with bounded reads (ARC-R06), so a
- * 100000×100000 header in a 5 KB file is refused before any decoder allocates a pixel.
+ * 100000×100000 header in a 5 KB file is refused before any decoder allocates a pixel; and whether a JPEG
+ * header leaves room for an EXIF orientation at all.
  */
 import type { ByteSource } from '../../formats/torch/byte-source.ts';
 import type { ImageType } from './image-types.ts';
@@ -73,11 +74,21 @@ async function tiff(source: ByteSource): Promise<Dimensions | undefined> {
 
 const JPEG_SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
 
-async function jpeg(source: ByteSource): Promise<Dimensions | undefined> {
+interface JpegSegment {
+  code: number;
+  /** Offset of the marker's 0xFF. */
+  at: number;
+}
+
+/**
+ * The marker segments from SOI on, up to and including the first scan (SOS) or an end of image; stops at a
+ * malformed marker. A read past the end throws `formats.read_range`.
+ */
+async function* jpegSegments(source: ByteSource): AsyncGenerator<JpegSegment> {
   let at = 2;
   for (let step = 0; step < MAX_STEPS; step++) {
     const marker = await source.read(at, 2);
-    if (marker[0] !== 0xff) return undefined;
+    if (marker[0] !== 0xff) return;
     const code = marker[1] ?? 0;
     if (code === 0xff) {
       at += 1; // fill byte
@@ -87,16 +98,38 @@ async function jpeg(source: ByteSource): Promise<Dimensions | undefined> {
       at += 2;
       continue;
     }
-    if (code === 0xd9 || code === 0xda) return undefined; // end of image or scan data before any frame header
+    if (code === 0xd9 || code === 0xda) {
+      yield { code, at };
+      return;
+    }
     const length = dv(await source.read(at + 2, 2)).getUint16(0);
-    if (length < 2) return undefined;
+    if (length < 2) return;
+    yield { code, at };
+    at += 2 + length;
+  }
+}
+
+async function jpeg(source: ByteSource): Promise<Dimensions | undefined> {
+  for await (const { code, at } of jpegSegments(source)) {
+    if (code === 0xd9 || code === 0xda) return undefined; // end of image or scan data before any frame header
     if (JPEG_SOF.has(code)) {
       const frame = dv(await source.read(at + 4, 5));
       return { width: frame.getUint16(3), height: frame.getUint16(1) };
     }
-    at += 2 + length;
   }
   return undefined;
+}
+
+/**
+ * Whether a JPEG may carry EXIF (and so an orientation): false only when no APP1 segment, where EXIF and
+ * XMP live, comes before the first scan; libjpeg hands the decoder only the markers before it.
+ */
+export async function jpegMayHaveExif(source: ByteSource): Promise<boolean> {
+  for await (const { code } of jpegSegments(source)) {
+    if (code === 0xda) return false;
+    if (code === 0xe1 || code === 0xd9) return true;
+  }
+  return true;
 }
 
 interface Box {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -150,6 +150,78 @@ describe('importing one image (ARC-R06)', () => {
 
   it('refuses text named as an image', async () => {
     expect(await refusal(Buffer.from('this is not a png'), 'bad.png')).toMatch(/an unrecognised format/);
+  });
+});
+
+/** A JPEG with COM segments of `bytes` in all inserted right after SOI, pushing the other markers back. */
+function withComments(jpeg: Buffer, bytes: number): Buffer {
+  const segments: Buffer[] = [];
+  for (let left = bytes; left > 0; left -= 65_533) {
+    const payload = Math.min(left, 65_533);
+    const head = Buffer.from([0xff, 0xfe, 0, 0]);
+    head.writeUInt16BE(payload + 2, 2);
+    segments.push(head, Buffer.alloc(payload, 0x20));
+  }
+  return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
+}
+
+describe('the header read decides whether the decoder looks for an orientation', () => {
+  it('finds no EXIF in a plain JPEG, and keeps it byte for byte', async () => {
+    const jpeg = await jpegImage(40, 20);
+    const result = await importBytes(jpeg, 'plain.jpg');
+    expect(result.inspected).toEqual({ type: 'jpeg', width: 40, height: 20, mayHaveExif: false });
+    expect(result.stored.reencoded).toBe(false);
+    expect(Buffer.compare(await readFile(result.output), jpeg)).toBe(0);
+  });
+
+  it('sees the EXIF block of an oriented JPEG', async () => {
+    expect((await importBytes(await jpegImage(40, 20, 6), 'rotated.jpg')).inspected.mayHaveExif).toBe(true);
+  });
+
+  it('reads past the first 64 KiB when the markers go on: dimensions and an EXIF orientation behind big segments', async () => {
+    const rotated = await importBytes(withComments(await jpegImage(40, 20, 6), 100_000), 'late-exif.jpg');
+    expect(rotated.inspected).toMatchObject({ width: 40, height: 20, mayHaveExif: true });
+    expect(rotated.stored).toEqual({ format: 'jpeg', width: 20, height: 40, reencoded: true });
+    const plain = await importBytes(withComments(await jpegImage(30, 10), 100_000), 'late-frame.jpg');
+    expect(plain.inspected).toEqual({ type: 'jpeg', width: 30, height: 10, mayHaveExif: false });
+  });
+
+  it('leaves other types to the decoder', async () => {
+    expect((await importBytes(await pngImage(), 'p.png')).inspected.mayHaveExif).toBe(true);
+    expect((await importBytes(await webpImage(), 'w.webp')).inspected.mayHaveExif).toBe(true);
+  });
+});
+
+describe('storeImage with a private source', () => {
+  async function store(privateSource: boolean) {
+    const id = ++counter;
+    const file = path.join(dir, `private-${id}.jpg`);
+    await writeFile(file, await jpegImage(24, 16));
+    const inspected = await inspectImage({ file, name: 'p.jpg', limits: DEFAULT_IMAGE_LIMITS });
+    const output = path.join(dir, `private-out-${id}.jpg`);
+    await storeImage({ file, name: 'p.jpg', inspected, output, thumbnail: path.join(dir, `private-thumb-${id}.webp`), limits: DEFAULT_IMAGE_LIMITS, privateSource });
+    return { file, output, inspected };
+  }
+
+  it('links a kept image into place instead of copying it, and copies a source it does not own', async () => {
+    const linked = await store(true);
+    expect((await stat(linked.output)).ino).toBe((await stat(linked.file)).ino);
+    const copied = await store(false);
+    expect((await stat(copied.output)).ino).not.toBe((await stat(copied.file)).ino);
+    expect(Buffer.compare(await readFile(copied.output), await readFile(copied.file))).toBe(0);
+  });
+
+  it('never replaces an existing file, linked or copied', async () => {
+    for (const privateSource of [true, false]) {
+      const file = path.join(dir, `exists-src-${privateSource}.jpg`);
+      await writeFile(file, await jpegImage());
+      const output = path.join(dir, `exists-out-${privateSource}.jpg`);
+      await writeFile(output, 'keep me');
+      const inspected = await inspectImage({ file, name: 'e.jpg', limits: DEFAULT_IMAGE_LIMITS });
+      const thumbnail = path.join(dir, `exists-thumb-${privateSource}.webp`);
+      await expect(storeImage({ file, name: 'e.jpg', inspected, output, thumbnail, limits: DEFAULT_IMAGE_LIMITS, privateSource })).rejects.toMatchObject({ code: 'EEXIST' });
+      expect(await readFile(output, 'utf8')).toBe('keep me');
+    }
   });
 });
 

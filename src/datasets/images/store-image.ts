@@ -5,10 +5,10 @@
  * is not truncated or damaged: sharp runs with `failOn: 'warning'` and the pixel limit as a second guard.
  */
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, link, readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Sharp, SharpOptions } from 'sharp';
-import { isLorasmithError } from '../../core/errors.ts';
+import { errnoCode, isLorasmithError } from '../../core/errors.ts';
 import { writeNewFile } from '../store/new-files.ts';
 import { BmpError, decodeBmp } from './decode-bmp.ts';
 import { imageRefused } from './image-error.ts';
@@ -37,6 +37,27 @@ export interface StoreImageParams {
   /** New file for the thumbnail (webp); must not exist. */
   thumbnail: string;
   limits: ImageLimits;
+  /**
+   * The source is a private file the caller removes afterwards (an entry extracted into staging): a kept
+   * image is then hard-linked into place instead of copied, which costs no new file.
+   */
+  privateSource?: boolean;
+}
+
+/** Errors of a filesystem (or a pair of them) that cannot hard-link: fall back to a copy. */
+const NO_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
+
+/** Like the copy, link(2) never replaces anything at `output` and does not follow a link there. */
+async function placeKept(params: StoreImageParams): Promise<void> {
+  if (params.privateSource === true) {
+    try {
+      await link(params.file, params.output);
+      return;
+    } catch (error) {
+      if (!NO_LINK.has(errnoCode(error) ?? '')) throw error;
+    }
+  }
+  await copyFile(params.file, params.output, fsConstants.COPYFILE_EXCL);
 }
 
 async function input(params: StoreImageParams, options: SharpOptions): Promise<Sharp> {
@@ -61,10 +82,11 @@ async function store(params: StoreImageParams): Promise<StoredImage> {
   const options: SharpOptions = { limitInputPixels: limits.maxImagePixels, failOn: 'warning' };
   const format = storedFormatOf(inspected.type);
   const kept = format === inspected.type;
-  const orientation = kept ? (await sharp(params.file, options).metadata()).orientation : undefined;
+  // Only EXIF carries an orientation: when the header shows there is none, the decoder need not look.
+  const orientation = kept && inspected.mayHaveExif ? (await sharp(params.file, options).metadata()).orientation : undefined;
   if (kept && (orientation === undefined || orientation === 1)) {
     await writeThumbnail(sharp(params.file, options), params.thumbnail, limits.thumbnailSize);
-    await copyFile(params.file, params.output, fsConstants.COPYFILE_EXCL);
+    await placeKept(params);
     return { format, width: inspected.width, height: inspected.height, reencoded: false };
   }
   // autoOrient bakes the EXIF orientation into the pixels and drops the tag; sharp writes no EXIF by default.

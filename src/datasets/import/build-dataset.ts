@@ -25,6 +25,8 @@ export interface BuildDatasetParams<S> {
   pathOf: (source: S) => string;
   /** Resolves when a source's file is ready to read (an archive entry extracted); default: already is. */
   ready?: (source: S) => Promise<void>;
+  /** The source files are private copies removed afterwards (extracted entries): kept images are linked, not copied. */
+  privateSources?: boolean;
   /** An empty folder to build in. */
   outputDir: string;
   limits: DatasetImportLimits;
@@ -65,7 +67,7 @@ export async function buildDataset<S>(params: BuildDatasetParams<S>): Promise<Om
       const inspected = await inspectImage({ file, name: image.path, limits });
       const name = storedImageName({ name: image.name, type: inspected.type });
       output = path.join(folder.images, name);
-      const stored = await storeImage({ file, name: image.path, inspected, output, thumbnail, limits });
+      const stored = await storeImage({ file, name: image.path, inspected, output, thumbnail, limits, privateSource: params.privateSources === true });
       let caption = false;
       if (image.caption !== undefined) {
         try {

@@ -82,6 +82,7 @@ export async function importZip(params: ImportZipParams): Promise<ImportReport> 
           plan,
           pathOf: rawPath,
           ready: (entry) => gate(entry).promise,
+          privateSources: true,
           outputDir,
           limits,
           ...(params.concurrency === undefined ? {} : { concurrency: params.concurrency }),
