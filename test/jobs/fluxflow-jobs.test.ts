@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.ts';
 import { readEvents } from '../../src/jobs/events-file.ts';
-import { JobService, type JobUpdate } from '../../src/jobs/job-service.ts';
+import { JobService } from '../../src/jobs/job-service.ts';
 import { jobSettingsSchema } from '../../src/jobs/job-settings.ts';
 import type { JobRecord } from '../../src/jobs/job-types.ts';
 import type { RunManifest } from '../../src/jobs/run-manifest.ts';
@@ -27,6 +27,7 @@ import { makeHome } from '../helpers/studio.ts';
 import { writeFluxflowScenarioEngine, type FluxflowScenarioEngine } from './fluxflow-scenario-engine.ts';
 import { fakeNvidiaSmi } from './helpers/job-workspace.ts';
 import { processRunner, type ProcessRunner } from './helpers/process-runner.ts';
+import { ended, untilJob } from './helpers/until-job.ts';
 
 const quiet = createLogger({ level: 'warn', destination: new Writable({ write: (_chunk, _encoding, callback) => callback() }) });
 
@@ -98,26 +99,7 @@ function fluxflowConfig(first: string): Record<string, unknown> {
   };
 }
 
-function until(id: string, done: (job: JobRecord) => boolean, timeoutMs = 60_000): Promise<JobRecord> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      void jobs.get(id).then((job) => reject(new Error(`job ${id} still ${job.state}: ${JSON.stringify(job.failure)}`)));
-    }, timeoutMs);
-    const check = (job: JobRecord) => {
-      if (!done(job)) return;
-      clearTimeout(timer);
-      off();
-      resolve(job);
-    };
-    const off = jobs.subscribe(id, (update: JobUpdate) => {
-      if (update.type === 'job') check(update.job);
-    });
-    void jobs.get(id).then(check);
-  });
-}
-
-const ended = (job: JobRecord) => ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(job.state);
+const until = (id: string, done: (job: JobRecord) => boolean, timeoutMs?: number): Promise<JobRecord> => untilJob(jobs, id, done, timeoutMs);
 const runDir = (id: string) => studio.workspace.resolve('runs', id);
 
 async function progressSteps(id: string): Promise<number[]> {

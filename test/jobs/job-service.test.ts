@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createLogger } from '../../src/core/logger.ts';
 import { datasetLockReason } from '../../src/jobs/dataset-locks.ts';
 import { readEvents } from '../../src/jobs/events-file.ts';
-import { JobService, type JobUpdate } from '../../src/jobs/job-service.ts';
+import { JobService } from '../../src/jobs/job-service.ts';
 import { jobSettingsSchema } from '../../src/jobs/job-settings.ts';
 import type { JobRecord, JobState } from '../../src/jobs/job-types.ts';
 import { openStudio, type Studio } from '../../src/studio/studio.ts';
@@ -22,6 +22,7 @@ import { makeTrainWorkspace, type TrainWorkspace } from '../train/train-workspac
 import { fakeNvidiaSmi, runConfig } from './helpers/job-workspace.ts';
 import { processRunner, type ProcessRunner } from './helpers/process-runner.ts';
 import { writeScenarioEngine, type ScenarioEngine } from './helpers/scenario-engine.ts';
+import { ended, untilJob } from './helpers/until-job.ts';
 
 let ws: TrainWorkspace;
 let studio: Studio;
@@ -79,26 +80,7 @@ afterAll(async () => {
 });
 
 /** Resolves with the job once `done` says so (from the job's own updates, or its record now). */
-function until(jobs: JobService, id: string, done: (job: JobRecord) => boolean, timeoutMs = 60_000): Promise<JobRecord> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      void jobs.get(id).then((job) => reject(new Error(`job ${id} still ${job.state}: ${JSON.stringify(job.failure)}`)));
-    }, timeoutMs);
-    const check = (job: JobRecord) => {
-      if (!done(job)) return;
-      clearTimeout(timer);
-      off();
-      resolve(job);
-    };
-    const off = jobs.subscribe(id, (update: JobUpdate) => {
-      if (update.type === 'job') check(update.job);
-    });
-    void jobs.get(id).then(check);
-  });
-}
-
-const ended = (job: JobRecord) => ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(job.state);
+const until = untilJob;
 const inState = (...states: JobState[]) => (job: JobRecord) => states.includes(job.state);
 
 async function runDir(id: string): Promise<string> {
