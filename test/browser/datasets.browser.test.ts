@@ -2,16 +2,14 @@
  * Datasets in Chromium: import a zip from the page (upload → import task → report), see the gallery,
  * edit a caption, preview and apply a bulk edit and undo it, run lint and the step planner; screenshots.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngImage } from '../../src/datasets/images/testing.ts';
 import { buildTestZip } from '../../src/formats/zip/testing.ts';
 import { makeHome, startTestStudio, type TestStudio } from '../helpers/studio.ts';
-
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
+import { openPage, SCREENSHOT_DIR } from './open-page.ts';
 
 let studio: TestStudio;
 let browser: Browser;
@@ -29,11 +27,7 @@ beforeAll(async () => {
   }
   entries.push({ name: 'Thumbs.db', data: 'junk' });
   await writeFile(zip, buildTestZip({ entries }));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.goto(studio.running.pairingUrl);
-  await page.getByTestId('page-models').waitFor();
+  ({ browser, page } = await openPage({ pairWith: studio }));
   await page.getByTestId('nav-datasets').click();
   await page.getByTestId('page-datasets').waitFor();
 });

@@ -4,17 +4,14 @@
  * is refused with its reason; a folder selection arrives as ONE library entry listing its files;
  * screenshots.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitId, installHfRepo } from '../doubles/hub/hf-protocol.ts';
 import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
 import { maliciousPickle, sd1LoraSafetensors, sd1LoraVariant } from '../helpers/model-files.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
-
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
+import { openPage, SCREENSHOT_DIR } from './open-page.ts';
 
 let d: HubDouble;
 let studio: TestStudio;
@@ -54,11 +51,7 @@ beforeAll(async () => {
   });
   studio = await startTestStudio({ hubNetwork: { lookup: d.lookup, ca: d.ca } });
   await studio.running.studio.settings.update({ hub: { hfEndpoint: d.origin('hub.test'), hfRedirectHosts: [`cdn.test:${d.port}`] } });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.goto(studio.running.pairingUrl);
-  await page.getByTestId('page-models').waitFor();
+  ({ browser, page } = await openPage({ pairWith: studio }));
 });
 
 afterAll(async () => {

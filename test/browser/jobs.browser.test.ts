@@ -9,10 +9,10 @@
  * resumed from its saved state; clone-and-edit opens the Train page with the run's settings.
  * Screenshots in .tmp/screenshots/.
  */
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../src/jobs/job-types.ts';
 import { GPU_STATS_ARGS } from '../../src/jobs/metrics/index.ts';
@@ -21,9 +21,8 @@ import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { processRunner, type ProcessRunner } from '../jobs/helpers/process-runner.ts';
 import { writeScenarioEngine } from '../jobs/helpers/scenario-engine.ts';
 import { makeTrainWorkspace, type TrainWorkspace } from '../train/train-workspace.ts';
+import { openPage, SCREENSHOT_DIR } from './open-page.ts';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
 const json = { 'content-type': 'application/json' };
 
 let workspace: TrainWorkspace;
@@ -100,28 +99,28 @@ beforeAll(async () => {
   await studio.running.studio.settings.setEngines({ kohyaRoot: engine.location.engineRoot, kohyaPython: engine.location.python, fluxflowPython: null });
   // Three starts and a resume in a minute: above the default start rate limit.
   await studio.running.studio.settings.update({ rateLimits: { trainingStartPerMinute: 20 } });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  await context.grantPermissions(['notifications'], { origin: studio.url });
-  // Record the notifications the page raises (the browser shows none headless). A string: this project's
-  // server typecheck has no DOM types.
-  await context.addInitScript(`{
-    const Real = window.Notification;
-    window.__notified = [];
-    class Recorded extends Real {
-      constructor(title, options) {
-        super(title, options);
-        window.__notified.push({ title, body: (options && options.body) || '' });
-      }
-    }
-    Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
-    Recorded.requestPermission = (...args) => Real.requestPermission(...args);
-    window.Notification = Recorded;
-  }`);
-  page = await context.newPage();
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.goto(studio.running.pairingUrl);
-  await page.getByTestId('page-models').waitFor();
+  ({ browser, page } = await openPage({
+    viewport: { width: 1440, height: 1000 },
+    async prepare(context) {
+      await context.grantPermissions(['notifications'], { origin: studio.url });
+      // Record the notifications the page raises (the browser shows none headless). A string: this project's
+      // server typecheck has no DOM types.
+      await context.addInitScript(`{
+        const Real = window.Notification;
+        window.__notified = [];
+        class Recorded extends Real {
+          constructor(title, options) {
+            super(title, options);
+            window.__notified.push({ title, body: (options && options.body) || '' });
+          }
+        }
+        Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
+        Recorded.requestPermission = (...args) => Real.requestPermission(...args);
+        window.Notification = Recorded;
+      }`);
+    },
+    pairWith: studio,
+  }));
 }, 120_000);
 
 afterAll(async () => {

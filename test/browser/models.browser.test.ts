@@ -4,17 +4,15 @@
  * trigger words and licence on the record; a booby-trapped .ckpt is refused with the reason and nothing
  * is added; screenshots for a person to look at.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installCivitaiVersion } from '../doubles/hub/civitai-protocol.ts';
 import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
 import { maliciousPickle, sd1LoraSafetensors } from '../helpers/model-files.ts';
 import { makeHome, startTestStudio, type TestStudio } from '../helpers/studio.ts';
-
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
+import { openPage, SCREENSHOT_DIR } from './open-page.ts';
 
 let d: HubDouble;
 let studio: TestStudio;
@@ -38,11 +36,7 @@ beforeAll(async () => {
   files = await makeHome();
   await writeFile(path.join(files, 'sks_dog.safetensors'), sd1LoraSafetensors());
   await writeFile(path.join(files, 'sd15-pruned.ckpt'), maliciousPickle());
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.goto(studio.running.pairingUrl);
-  await page.getByTestId('page-models').waitFor();
+  ({ browser, page } = await openPage({ pairWith: studio }));
 });
 
 afterAll(async () => {

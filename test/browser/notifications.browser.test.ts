@@ -3,16 +3,14 @@
  * the URL is saved and shown masked (its secret path never reaches the DOM), a test delivery is refused until
  * the host is added, then delivered; screenshot.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { respond } from '../doubles/hub/behaviours.ts';
 import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { openPage, SCREENSHOT_DIR } from './open-page.ts';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
 const CANARY = 'whk_CANARYCANARYCANARY5555';
 
 let d: HubDouble;
@@ -24,11 +22,7 @@ beforeAll(async () => {
   d = await startHubDouble();
   d.route('mirror.test', `/hooks/${CANARY}`, respond(204));
   studio = await startTestStudio({ hubNetwork: { lookup: d.lookup, ca: d.ca } });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 1000 } })).newPage();
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.goto(studio.running.pairingUrl);
-  await page.getByTestId('page-models').waitFor();
+  ({ browser, page } = await openPage({ viewport: { width: 1360, height: 1000 }, pairWith: studio }));
 });
 
 afterAll(async () => {

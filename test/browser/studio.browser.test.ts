@@ -3,29 +3,20 @@
  * navigate the loop, save a hub token (shown masked), create an API token, run and watch the self-test,
  * see security events — and a screenshot of the Settings page for a person to look at.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-export const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
+import { openPage, SCREENSHOT_DIR } from './open-page.ts';
 
 let studio: TestStudio;
 let browser: Browser;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[];
 
 beforeAll(async () => {
   studio = await startTestStudio();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  ({ browser, page, consoleErrors } = await openPage());
 });
 
 afterAll(async () => {

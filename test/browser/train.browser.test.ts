@@ -5,16 +5,15 @@
  * nvidia-smi starts failing: the plan refuses the start (gpu_unknown) until "Start without a GPU check".
  * Screenshots in .tmp/screenshots/.
  */
-import { mkdir, mkdtemp, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { makeTrainWorkspace, type TrainWorkspace } from '../train/train-workspace.ts';
+import { openPage, SCREENSHOT_DIR } from './open-page.ts';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
 /** The studio keeps nvidia-smi's answer this long (train-routes.ts), so a change shows after it. */
 const PROBE_TTL_MS = 5_000;
 
@@ -38,11 +37,7 @@ beforeAll(async () => {
   await chmod(path.join(bin, 'nvidia-smi'), 0o755);
   process.env.PATH = `${bin}:${savedPath ?? ''}`;
   studio = await startTestStudio({ home: workspace.home });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.goto(studio.running.pairingUrl);
-  await page.getByTestId('page-models').waitFor();
+  ({ browser, page } = await openPage({ pairWith: studio }));
   await page.getByTestId('nav-train').click();
   await page.getByTestId('page-train').waitFor();
 }, 60_000);

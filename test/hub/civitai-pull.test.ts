@@ -1,6 +1,6 @@
 /** Pulling from the Civitai protocol on the hub double (CV-R01..R08, CV-A*). */
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkHubToken } from '../../src/hub/check-token.ts';
 import { buildHubContext } from '../../src/hub/hub-context.ts';
 import { identifyOnCivitai } from '../../src/hub/identify.ts';
@@ -8,27 +8,14 @@ import { confirmPending, discardPending, readPending } from '../../src/hub/pull.
 import type { Studio } from '../../src/studio/studio.ts';
 import { respond, sequence, serveBytes, sha256Hex } from '../doubles/hub/behaviours.ts';
 import { installCivitaiVersion, loginWall } from '../doubles/hub/civitai-protocol.ts';
-import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
+import type { HubDouble } from '../doubles/hub/hub-double.ts';
 import { sd1LoraSafetensors, sd1LoraVariant } from '../helpers/model-files.ts';
-import { CIVITAI_CANARY, downloadsLeft, harness, modelFiles, openTestStudio, testNetwork, testSettings, expectNothingStored } from './pull-harness.ts';
+import { CIVITAI_CANARY, downloadsLeft, harness, hubTestContext, modelFiles, testNetwork, testSettings, expectNothingStored } from './pull-harness.ts';
 
 let d: HubDouble;
 let studio: Studio;
 
-beforeAll(async () => {
-  d = await startHubDouble();
-  studio = await openTestStudio();
-});
-afterEach(async () => {
-  d.reset();
-  for (const model of await studio.library.list()) await studio.library.remove(model.id);
-});
-afterAll(async () => {
-  await studio.close();
-  await d.close();
-});
-
-
+hubTestContext((started) => ({ d, studio } = started));
 
 describe('civitai: the pinned file', () => {
   it('CV-R07: civitai:<version> takes the primary file by fileId, names it, and stores it under civitai/<modelId>/<versionId>/ (CV-A05: Content-Disposition ignored)', async () => {

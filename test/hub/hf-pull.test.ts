@@ -2,34 +2,21 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawSafetensors } from '../../src/formats/safetensors/testing.ts';
 import type { Studio } from '../../src/studio/studio.ts';
 import { redirectTo, serveBytes, sha256Hex, testBytes } from '../doubles/hub/behaviours.ts';
-import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
+import type { HubDouble } from '../doubles/hub/hub-double.ts';
 import { commitId, installHfRepo } from '../doubles/hub/hf-protocol.ts';
 import { maliciousPickle, sd1LoraVariant } from '../helpers/model-files.ts';
-import { downloadsLeft, harness, HF_CANARY, modelFiles, openTestStudio, expectNothingStored } from './pull-harness.ts';
+import { downloadsLeft, harness, HF_CANARY, hubTestContext, modelFiles, expectNothingStored } from './pull-harness.ts';
 
 const C1 = commitId('c1');
 const C2 = commitId('c2');
 let d: HubDouble;
 let studio: Studio;
 
-beforeAll(async () => {
-  d = await startHubDouble();
-  studio = await openTestStudio();
-});
-afterEach(async () => {
-  d.reset();
-  for (const model of await studio.library.list()) await studio.library.remove(model.id);
-});
-afterAll(async () => {
-  await studio.close();
-  await d.close();
-});
-
-
+hubTestContext((started) => ({ d, studio } = started));
 
 describe('hf: pull of one LFS file', () => {
   it('resolves the revision to a commit, follows the 302 to the CDN, verifies lfs.oid and stores under hf/<owner>--<name>/<commit>/', async () => {

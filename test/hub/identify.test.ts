@@ -5,7 +5,7 @@
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createModelsVerb } from '../../src/cli/verbs/models.ts';
 import { buildHubContext } from '../../src/hub/hub-context.ts';
 import { identifyLibraryModel, identifyOnCivitai } from '../../src/hub/identify.ts';
@@ -14,26 +14,15 @@ import type { ModelRecord } from '../../src/library/model-record.ts';
 import type { Studio } from '../../src/studio/studio.ts';
 import { sha256Hex } from '../doubles/hub/behaviours.ts';
 import { installCivitaiVersion } from '../doubles/hub/civitai-protocol.ts';
-import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
+import type { HubDouble } from '../doubles/hub/hub-double.ts';
 import { sd1LoraVariant } from '../helpers/model-files.ts';
 import { makeHome, startTestStudio } from '../helpers/studio.ts';
-import { captureIO, CIVITAI_CANARY, openTestStudio, testNetwork, testSettings } from './pull-harness.ts';
+import { captureIO, CIVITAI_CANARY, hubTestContext, testNetwork, testSettings } from './pull-harness.ts';
 
 let d: HubDouble;
 let studio: Studio;
 
-beforeAll(async () => {
-  d = await startHubDouble();
-  studio = await openTestStudio();
-});
-afterEach(async () => {
-  d.reset();
-  for (const model of await studio.library.list()) await studio.library.remove(model.id);
-});
-afterAll(async () => {
-  await studio.close();
-  await d.close();
-});
+hubTestContext((started) => ({ d, studio } = started));
 
 const hub = (token?: string) => buildHubContext({ settings: testSettings(d), network: testNetwork(d), ...(token === undefined ? {} : { tokens: { civitai: token } }) });
 

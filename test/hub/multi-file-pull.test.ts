@@ -6,34 +6,23 @@
  */
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inspectDiffusersFolder } from '../../src/formats/diffusers.ts';
 import { loadTagger, MODEL_FILE, TAGS_FILE } from '../../src/datasets/tagging/load-tagger.ts';
 import { confirmPending } from '../../src/hub/pull.ts';
 import type { Studio } from '../../src/studio/studio.ts';
 import { gitBlobSha1Hex, serveBytes, sha256Hex, testBytes } from '../doubles/hub/behaviours.ts';
 import { commitId, installHfRepo } from '../doubles/hub/hf-protocol.ts';
-import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
+import type { HubDouble } from '../doubles/hub/hub-double.ts';
 import { maliciousPickle, sd1LoraVariant } from '../helpers/model-files.ts';
-import { expectNothingStored, filesUnder, harness, modelFiles, openTestStudio } from './pull-harness.ts';
+import { expectNothingStored, filesUnder, harness, hubTestContext, modelFiles } from './pull-harness.ts';
 import { fluxPipeline, sd15Pipeline, shardedTextEncoder, taggerRepo, torchStateDict } from './model-sets.ts';
 
 const C1 = commitId('multi-c1');
 let d: HubDouble;
 let studio: Studio;
 
-beforeAll(async () => {
-  d = await startHubDouble();
-  studio = await openTestStudio();
-});
-afterEach(async () => {
-  d.reset();
-  for (const model of await studio.library.list()) await studio.library.remove(model.id);
-});
-afterAll(async () => {
-  await studio.close();
-  await d.close();
-});
+hubTestContext((started) => ({ d, studio } = started));
 
 describe('a diffusers pipeline pulled whole', () => {
   it('is one checkpoint entry: every file verified on its own, stored under <commit>/ with its relative path; family and prediction from the folder', async () => {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { CliIO } from '../../src/cli/io.ts';
 import { LorasmithError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
@@ -11,7 +11,7 @@ import { buildHubContext, type HubSettings } from '../../src/hub/hub-context.ts'
 import type { HubNetwork } from '../../src/hub/hub-network.ts';
 import { runPull, type PullDeps, type PullRequest, type PullResult, type PullState } from '../../src/hub/pull.ts';
 import { openStudio, type Studio } from '../../src/studio/studio.ts';
-import type { HubDouble } from '../doubles/hub/hub-double.ts';
+import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
 import { makeHome } from '../helpers/studio.ts';
 
 export const HF_CANARY = 'hf_CANARYcanaryCANARYcanary5f0c1234';
@@ -23,6 +23,29 @@ export function quietLogger() {
 
 export async function openTestStudio(): Promise<Studio> {
   return openStudio({ home: await makeHome(), log: quietLogger(), env: {} });
+}
+
+/**
+ * Registers the file's hooks: the hub double and a studio started once, the double's routes and request log
+ * reset and the library emptied after each test, both closed at the end. `started` hands them to the file's
+ * own variables (hooks the file registers after this call run after these, and their afterAll before).
+ */
+export function hubTestContext(started: (context: { d: HubDouble; studio: Studio }) => void): void {
+  let d: HubDouble;
+  let studio: Studio;
+  beforeAll(async () => {
+    d = await startHubDouble();
+    studio = await openTestStudio();
+    started({ d, studio });
+  });
+  afterEach(async () => {
+    d.reset();
+    for (const model of await studio.library.list()) await studio.library.remove(model.id);
+  });
+  afterAll(async () => {
+    await studio.close();
+    await d.close();
+  });
 }
 
 export function testSettings(d: HubDouble, extra: HubSettings = {}): HubSettings {

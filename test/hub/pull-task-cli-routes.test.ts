@@ -3,7 +3,7 @@ import path from 'node:path';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPullVerb } from '../../src/cli/verbs/pull.ts';
 import { createSearchVerb } from '../../src/cli/verbs/search.ts';
 import type { CliIO } from '../../src/cli/io.ts';
@@ -18,10 +18,10 @@ import { FINAL_TASK_STATES, type TaskRecord } from '../../src/tasks/task-types.t
 import { sha256Hex } from '../doubles/hub/behaviours.ts';
 import { installCivitaiVersion } from '../doubles/hub/civitai-protocol.ts';
 import { commitId, installHfRepo } from '../doubles/hub/hf-protocol.ts';
-import { startHubDouble, type HubDouble } from '../doubles/hub/hub-double.ts';
+import type { HubDouble } from '../doubles/hub/hub-double.ts';
 import { maliciousPickle, sd1LoraSafetensors } from '../helpers/model-files.ts';
 import { rawSafetensors } from '../../src/formats/safetensors/testing.ts';
-import { captureIO, downloadsLeft, harness, modelFiles, openTestStudio, quietLogger, testNetwork, testSettings } from './pull-harness.ts';
+import { captureIO, downloadsLeft, harness, hubTestContext, modelFiles, quietLogger, testNetwork, testSettings } from './pull-harness.ts';
 
 const C1 = commitId('task-c1');
 let d: HubDouble;
@@ -46,20 +46,13 @@ async function final(id: string): Promise<TaskRecord> {
   }
 }
 
-beforeAll(async () => {
-  d = await startHubDouble();
-  studio = await openTestStudio();
+hubTestContext((started) => ({ d, studio } = started));
+beforeAll(() => {
   tasks = new TaskService({ db: studio.db, log: quietLogger() });
   tasks.register(pullTask(harness(studio, d).deps));
 });
-afterEach(async () => {
-  d.reset();
-  for (const model of await studio.library.list()) await studio.library.remove(model.id);
-});
 afterAll(async () => {
   await tasks.close();
-  await studio.close();
-  await d.close();
 });
 
 describe('the pull task', () => {

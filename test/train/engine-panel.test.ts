@@ -3,25 +3,22 @@
  * location that the studio checks before storing it, and back to the workspace's own install — with a
  * screenshot for a person to look at (.tmp/screenshots/settings-engines.png).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KOHYA_PINNED_COMMIT } from '../../src/training/engines/detect/index.ts';
+import { openPage, SCREENSHOT_DIR } from '../browser/open-page.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { fakeMachine, fakeSdScripts, fakeVenv } from './engine-fakes.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
-const SCREENSHOT_DIR = path.resolve('.tmp/screenshots');
 
 let root: string;
 let studio: TestStudio;
 let browser: Browser;
 let page: Page;
 let kohya: { root: string; python: string };
-const consoleErrors: string[] = [];
+let consoleErrors: string[];
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'lorasmith-engine-panel-'));
@@ -31,12 +28,7 @@ beforeAll(async () => {
     python: await fakeVenv(root, path.join(root, 'opt', 'venv'), ['torch-2.7.1-cu128.txt']),
   };
   studio = await startTestStudio();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  page = await (await browser.newContext({ viewport: { width: 1360, height: 1100 } })).newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  ({ browser, page, consoleErrors } = await openPage({ viewport: { width: 1360, height: 1100 } }));
 });
 
 afterAll(async () => {

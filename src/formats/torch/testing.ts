@@ -4,6 +4,7 @@
  * each rule, and a reader for re-writing real fixtures. Nothing here is used by the product.
  */
 import { crc32 } from 'node:zlib';
+import { endRecord, u16, u32, u64 } from '../zip/testing.ts';
 import { bufferSource } from './byte-source.ts';
 import { readZipListing } from './zip-records.ts';
 
@@ -19,22 +20,6 @@ export interface ZipFixtureEntry {
   /** A different name in the local header (CVE-2025-1944). */
   localName?: string;
 }
-
-const u16 = (n: number): Buffer => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(n);
-  return b;
-};
-const u32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
-const u64 = (n: number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(n));
-  return b;
-};
 
 export function buildZip(params: { entries: ZipFixtureEntry[]; zip64End?: boolean; comment?: string; trailing?: Uint8Array }): Uint8Array {
   const parts: Buffer[] = [];
@@ -69,8 +54,7 @@ export function buildZip(params: { entries: ZipFixtureEntry[]; zip64End?: boolea
     tailParts.push(Buffer.concat([u32(0x06064b50), u64(44), u16(0x031e), u16(45), u32(0), u32(0), u64(count), u64(count), u64(cd.length), u64(cdOffset)]));
     tailParts.push(Buffer.concat([u32(0x07064b50), u32(0), u64(z64Offset), u32(1)]));
   }
-  const comment = Buffer.from(params.comment ?? '', 'utf8');
-  tailParts.push(Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(count), u16(count), u32(cd.length), u32(cdOffset), u16(comment.length), comment]));
+  tailParts.push(endRecord({ count, cdSize: cd.length, cdOffset, comment: params.comment }));
   return Buffer.concat([...parts, cd, ...tailParts, Buffer.from(params.trailing ?? new Uint8Array(0))]);
 }
 

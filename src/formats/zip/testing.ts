@@ -30,17 +30,18 @@ export interface TestZipEntry {
   compressed?: Uint8Array;
 }
 
-const u16 = (n: number): Buffer => {
+/** Little-endian fields, as every zip record is written (the torch zip writer builds on these too). */
+export const u16 = (n: number): Buffer => {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(n);
   return b;
 };
-const u32 = (n: number): Buffer => {
+export const u32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n >>> 0);
   return b;
 };
-const u64 = (n: number): Buffer => {
+export const u64 = (n: number): Buffer => {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(BigInt(n));
   return b;
@@ -94,9 +95,10 @@ export function encodeEntry(entry: TestZipEntry): EncodedEntry {
   return { local: Buffer.concat([local, compressed, descriptor]), central };
 }
 
-/** The end-of-central-directory record for `count` entries. */
-export function endRecord(params: { count: number; cdSize: number; cdOffset: number }): Buffer {
-  return Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(params.count), u16(params.count), u32(params.cdSize), u32(params.cdOffset), u16(0)]);
+/** The end-of-central-directory record for `count` entries, with the archive comment (default none). */
+export function endRecord(params: { count: number; cdSize: number; cdOffset: number; comment?: string }): Buffer {
+  const comment = Buffer.from(params.comment ?? '', 'utf8');
+  return Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(params.count), u16(params.count), u32(params.cdSize), u32(params.cdOffset), u16(comment.length), comment]);
 }
 
 export function buildTestZip(params: { entries: TestZipEntry[]; prefix?: Uint8Array }): Buffer {

@@ -2,6 +2,7 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, realpath, rm, stat, symlink,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allowlistedEnv } from '../spec-fixtures.ts';
 import { fluxflowLocationAt, type FluxflowEngineLocation } from './engine-location.ts';
 import { buildFluxflowLaunch, FLUXFLOW_PROGRESS_LINE, prepareFluxflowRun } from './launch.ts';
 import { loadPyYaml, type PyMapping } from './pyyaml.ts';
@@ -37,20 +38,7 @@ describe('buildFluxflowLaunch', () => {
     Object.assign(process.env, { HF_TOKEN: 'hf_abcdefghijklmnopqrstuvwxyz0123', WANDB_API_KEY: 'w', PYTHONPATH: '/evil', TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD: '1', http_proxy: 'http://proxy' });
     try {
       const { env } = buildFluxflowLaunch(fluxflowInput(), { runDir: RUN, engine: ENGINE, gpus: ['1'] });
-      expect(env).toEqual({
-        PATH: '/ws/engines/fluxflow/venv/bin:/usr/bin:/bin',
-        HOME: '/ws/runs/job-1/work/home',
-        HF_HOME: '/ws/runs/job-1/work/hf',
-        LANG: 'C.UTF-8',
-        PYTHONNOUSERSITE: '1',
-        PYTHONUTF8: '1',
-        PYTHONDONTWRITEBYTECODE: '1',
-        TORCH_FORCE_WEIGHTS_ONLY_LOAD: '1',
-        HF_HUB_OFFLINE: '1',
-        TRANSFORMERS_OFFLINE: '1',
-        HF_HUB_DISABLE_TELEMETRY: '1',
-        CUDA_VISIBLE_DEVICES: '1',
-      });
+      expect(env).toEqual(allowlistedEnv({ venvDir: '/ws/engines/fluxflow/venv', workDir: '/ws/runs/job-1/work', cudaVisibleDevices: '1' }));
     } finally {
       process.env = saved;
     }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLorasmithError } from '../../../core/errors.ts';
 import { registerSecret } from '../../../core/redact.ts';
+import { allowlistedEnv } from '../spec-fixtures.ts';
 import { buildKohyaLaunch, kohyaDryRun, prepareKohyaRun, type KohyaEngineLocation } from './launch.ts';
 import { parseTomlTyped } from './toml-format.ts';
 import type { KohyaRunInput } from './types.ts';
@@ -99,20 +100,7 @@ describe('buildKohyaLaunch', () => {
     process.env.TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD = '1';
     try {
       const { env } = buildKohyaLaunch(input(), { runDir: '/ws/runs/job-1', engine: ENGINE, gpus: ['GPU-0f2e6f4e-1a2b-3c4d-5e6f-000000000000'] });
-      expect(env).toEqual({
-        PATH: '/ws/engines/kohya/venv/bin:/usr/bin:/bin',
-        HOME: '/ws/runs/job-1/work/home',
-        HF_HOME: '/ws/runs/job-1/work/hf',
-        LANG: 'C.UTF-8',
-        PYTHONNOUSERSITE: '1',
-        PYTHONUTF8: '1',
-        PYTHONDONTWRITEBYTECODE: '1',
-        TORCH_FORCE_WEIGHTS_ONLY_LOAD: '1',
-        HF_HUB_OFFLINE: '1',
-        TRANSFORMERS_OFFLINE: '1',
-        HF_HUB_DISABLE_TELEMETRY: '1',
-        CUDA_VISIBLE_DEVICES: 'GPU-0f2e6f4e-1a2b-3c4d-5e6f-000000000000',
-      });
+      expect(env).toEqual(allowlistedEnv({ venvDir: '/ws/engines/kohya/venv', workDir: '/ws/runs/job-1/work', cudaVisibleDevices: 'GPU-0f2e6f4e-1a2b-3c4d-5e6f-000000000000' }));
     } finally {
       process.env = saved;
     }
