@@ -9,6 +9,7 @@ import type { TaskService } from '../tasks/task-service.ts';
 import { writeJson, writeLine, type CliIO } from './io.ts';
 import { createProgress } from './progress.ts';
 import { readSse } from './sse-client.ts';
+import { subscriptionUpdates } from './subscription-updates.ts';
 import type { StudioClient } from './studio-client.ts';
 
 export type TaskSource =
@@ -28,27 +29,12 @@ async function* updates(source: TaskSource, id: string): AsyncGenerator<TaskReco
     }
     return;
   }
-  const queue: TaskRecord[] = [];
-  let wake: (() => void) | null = null;
-  const off = source.tasks.subscribe(id, (record) => {
-    queue.push(record);
-    wake?.();
+  const { tasks } = source;
+  yield* subscriptionUpdates<TaskRecord>({
+    subscribe: (push) => tasks.subscribe(id, push),
+    current: () => tasks.get(id),
+    isLast: (record) => FINAL_TASK_STATES.has(record.state),
   });
-  try {
-    queue.push(await source.tasks.get(id));
-    for (;;) {
-      const next = queue.shift();
-      if (next === undefined) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-        continue;
-      }
-      yield next;
-      if (FINAL_TASK_STATES.has(next.state)) return;
-    }
-  } finally {
-    off();
-  }
 }
 
 export async function followTask(params: { io: CliIO; json: boolean; source: TaskSource; id: string; label: string }): Promise<ExitCode> {

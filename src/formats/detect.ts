@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
-import { LorasmithError } from '../core/errors.ts';
 import { looksLikeOnnxModel } from './onnx/inspect.ts';
+import { readFailed, readFully } from './read-head.ts';
 
 /**
  * Content detection (model-file-security.md PKL-R03, §1.3): the leading bytes decide the format, never the
@@ -104,22 +104,12 @@ export async function detectFileFormat(params: { path: string }): Promise<{ form
     try {
       const { size } = await handle.stat();
       const head = new Uint8Array(Math.min(DETECT_HEAD_BYTES, size));
-      let done = 0;
-      while (done < head.length) {
-        const { bytesRead } = await handle.read(head, done, head.length - done, done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
+      const done = await readFully(handle, head, 0);
       return { format: detectFormat({ head: head.subarray(0, done), fileSize: size }), fileSize: size };
     } finally {
       await handle.close();
     }
   } catch (error) {
-    throw new LorasmithError({
-      code: 'formats.read_failed',
-      message: `could not read ${params.path}`,
-      hint: 'Check that the file exists and is readable by the lorasmith user.',
-      cause: error,
-    });
+    throw readFailed(params.path, error);
   }
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { LorasmithError, errnoCode } from '../core/errors.ts';
 import { detectFileFormat } from './detect.ts';
 import type { DetectedFormat } from './detect.ts';
+import { readFailed } from './read-head.ts';
 import { parseStrictJson } from './safetensors/strict-json.ts';
 
 /**
@@ -83,12 +84,7 @@ export async function inspectDiffusersFolder(params: { dir: string; limits?: Par
   } catch (error) {
     if (error instanceof Refused) return { ok: false, reason: { code: error.code, message: error.message } };
     if (error instanceof LorasmithError) throw error;
-    throw new LorasmithError({
-      code: 'formats.read_failed',
-      message: `could not read the folder ${params.dir}`,
-      hint: 'Check that the folder exists and is readable by the lorasmith user.',
-      cause: error,
-    });
+    throw readFailed(params.dir, error, 'folder');
   }
 }
 

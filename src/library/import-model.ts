@@ -12,11 +12,11 @@ import { LorasmithError } from '../core/errors.ts';
 import { sanitizeFileName } from '../core/file-names.ts';
 import type { Workspace } from '../core/workspace.ts';
 import { describeHeader } from '../formats/describe-header.ts';
-import { detectFamilyAndKind, hashModelFile, type ModelKind } from '../formats/fingerprint/index.ts';
+import { detectFamilyAndKind, hashModelFile, type Fingerprint, type ModelKind } from '../formats/fingerprint/index.ts';
 import { scanFile, type FileScan } from '../formats/scan-file.ts';
 import { convertToSafetensors } from '../formats/torch/index.ts';
 import type { ModelLibrary } from './model-library.ts';
-import { locationSegments, loraSummary, type ModelLocation, type ModelRecord, type ModelSource } from './model-record.ts';
+import { locationSegments, loraSummary, type ModelFileEntry, type ModelLocation, type ModelRecord, type ModelSource } from './model-record.ts';
 
 export const IMPORT_STEPS = ['scanning', 'converting', 'fingerprinting', 'hashing', 'storing'] as const;
 export type ImportStep = (typeof IMPORT_STEPS)[number];
@@ -67,6 +67,60 @@ export function refusalError(name: string, scan: FileScan): LorasmithError {
     status: 422,
     details: { verdict: scan.verdict, format: scan.format, findings: scan.findings.slice(0, 20) },
   });
+}
+
+/** `--kind` is a check, never an override: the fingerprint decides, and another kind refuses the import. */
+export function checkExpectedKind(name: string, expected: ModelKind | undefined, fingerprint: Fingerprint, hint: string): void {
+  if (expected === undefined || expected === fingerprint.kind) return;
+  throw new LorasmithError({
+    code: 'kind-mismatch',
+    message: `${name} is a ${fingerprint.kind}, not a ${expected} (${fingerprint.evidence[0] ?? 'from its keys'}).`,
+    hint,
+    exitCode: 1,
+    status: 422,
+  });
+}
+
+/**
+ * A new entry's record, alike for one file and for a set: what the fingerprint and the source decide is filled
+ * in here, the caller gives what it measured.
+ */
+export function newModelRecord(params: {
+  name: string;
+  fingerprint: Fingerprint;
+  source: ImportModelParams['source'];
+  converted: ModelSource['converted'];
+  format: ModelRecord['format'];
+  warnings: string[];
+  size: number;
+  tensorCount: number;
+  parameterCount: number;
+  hashes: ModelRecord['hashes'];
+  evidence: string[];
+  files: ModelFileEntry[];
+}): ModelRecord {
+  const { fingerprint, source, hashes } = params;
+  return {
+    id: randomUUID(),
+    name: params.name,
+    kind: fingerprint.kind,
+    family: fingerprint.family,
+    variant: fingerprint.variant,
+    predictionType: fingerprint.predictionType,
+    format: params.format,
+    verdict: 'safe',
+    warnings: params.warnings,
+    size: params.size,
+    tensorCount: params.tensorCount,
+    parameterCount: params.parameterCount,
+    hashes: { sha256: hashes.sha256, autoV2: hashes.autoV2, autoV1: hashes.autoV1, sshsModelHash: hashes.sshsModelHash },
+    lora: loraSummary(fingerprint.lora),
+    source: { type: source.type, converted: params.converted, ...(source.provenance === undefined ? {} : { provenance: source.provenance }) },
+    evidence: params.evidence,
+    createdAt: new Date().toISOString(),
+    files: params.files,
+    civitai: null,
+  };
 }
 
 function stemOf(name: string): string {
@@ -134,15 +188,7 @@ export async function importModel(params: ImportModelParams): Promise<ImportMode
       details.kind === 'safetensors'
         ? detectFamilyAndKind({ tensors: header.tensors, metadata: header.metadata })
         : { kind: 'other' as const, family: 'unknown' as const, variant: null, predictionType: 'unknown' as const, lora: null, evidence: [`a ${details.kind} file: no family rules apply`] };
-    if (params.expectedKind !== undefined && params.expectedKind !== fingerprint.kind) {
-      throw new LorasmithError({
-        code: 'kind-mismatch',
-        message: `${name} is a ${fingerprint.kind}, not a ${params.expectedKind} (${fingerprint.evidence[0] ?? 'from its keys'}).`,
-        hint: 'Drop --kind to import it as what it is, or pick the right file.',
-        exitCode: 1,
-        status: 422,
-      });
-    }
+    checkExpectedKind(name, params.expectedKind, fingerprint, 'Drop --kind to import it as what it is, or pick the right file.');
     params.step?.('hashing');
     const hashes = await hashModelFile({ path: file, ...(params.progress ? { onProgress: params.progress } : {}), ...(params.signal ? { signal: params.signal } : {}) });
     const existing = await library.findBySha256(hashes.sha256);
@@ -154,27 +200,20 @@ export async function importModel(params: ImportModelParams): Promise<ImportMode
     const relPath = `${folder}/${diskName}`;
     const destination = await workspace.resolve('models', relPath);
     await mkdir(path.dirname(destination), { recursive: true, mode: 0o700 });
-    const record: ModelRecord = {
-      id: randomUUID(),
+    const record = newModelRecord({
       name,
-      kind: fingerprint.kind,
-      family: fingerprint.family,
-      variant: fingerprint.variant,
-      predictionType: fingerprint.predictionType,
+      fingerprint,
+      source: params.source,
+      converted,
       format: details.kind,
-      verdict: 'safe',
       warnings: scan.warnings.map((warning) => warning.message),
       size: hashes.size,
       tensorCount: header.tensors.length,
       parameterCount: header.parameterCount,
-      hashes: { sha256: hashes.sha256, autoV2: hashes.autoV2, autoV1: hashes.autoV1, sshsModelHash: hashes.sshsModelHash },
-      lora: loraSummary(fingerprint.lora),
-      source: { type: params.source.type, converted, ...(params.source.provenance === undefined ? {} : { provenance: params.source.provenance }) },
+      hashes,
       evidence: fingerprint.evidence,
-      createdAt: new Date().toISOString(),
       files: [{ path: diskName, size: hashes.size, sha256: hashes.sha256, main: true }],
-      civitai: null,
-    };
+    });
     await rename(file, destination);
     leftovers.delete(file);
     try {

@@ -21,6 +21,7 @@ import { usageError, writeJson, writeLine, type CliIO } from '../io.ts';
 import { withLocalStudio } from '../local-studio.ts';
 import { createProgress } from '../progress.ts';
 import { readSse } from '../sse-client.ts';
+import { subscriptionUpdates } from '../subscription-updates.ts';
 import { connectStudio, type StudioClient } from '../studio-client.ts';
 import { flag, option, parseVerbArgs, type Verb } from '../verb.ts';
 
@@ -78,28 +79,12 @@ async function* remoteUpdates(client: StudioClient, id: string, logs: boolean): 
   }
 }
 
-async function* localUpdates(studio: Studio, id: string): AsyncGenerator<JobUpdate> {
-  const queue: JobUpdate[] = [];
-  let wake: (() => void) | null = null;
-  const off = studio.jobs.subscribe(id, (update) => {
-    queue.push(update);
-    wake?.();
+function localUpdates(studio: Studio, id: string): AsyncGenerator<JobUpdate> {
+  return subscriptionUpdates<JobUpdate>({
+    subscribe: (push) => studio.jobs.subscribe(id, push),
+    current: async () => ({ type: 'job', job: await studio.jobs.get(id) }),
+    isLast: (update) => update.type === 'job' && isFinalJobState(update.job.state),
   });
-  try {
-    queue.push({ type: 'job', job: await studio.jobs.get(id) });
-    for (;;) {
-      const next = queue.shift();
-      if (next === undefined) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-        continue;
-      }
-      yield next;
-      if (next.type === 'job' && isFinalJobState(next.job.state)) return;
-    }
-  } finally {
-    off();
-  }
 }
 
 async function stopJob(source: Source, id: string): Promise<StopResult> {

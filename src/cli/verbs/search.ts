@@ -4,6 +4,7 @@
  * Through the running studio when there is one, so a repeated search is answered from its hub cache.
  */
 import type { ExitCode } from '../../core/errors.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
 import type { CivitaiModelSummary } from '../../hub/civitai/civitai-client.ts';
 import type { HfModelSummary } from '../../hub/hf/hf-client.ts';
 import type { HubSettings } from '../../hub/hub-context.ts';
@@ -80,17 +81,6 @@ function printVersion(io: CliIO, version: VersionListing): void {
     const scans = [file.pickleScanResult === null ? null : `pickle scan ${file.pickleScanResult}`, file.virusScanResult === null ? null : `virus scan ${file.virusScanResult}`].filter((part) => part !== null).join(', ');
     writeLine(io, `${file.source}  ${file.name}  ${file.format ?? '?'}  ${formatBytes(file.sizeKB * 1024)}  ${sha}${file.primary ? '  primary' : ''}${scans === '' ? '' : `  (${scans})`}`);
   }
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }
 
 function num(value: string | undefined): number | undefined {

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { LorasmithError } from '../../core/errors.ts';
+import { readFailed, readFully } from '../read-head.ts';
 import { DEFAULT_GGUF_LIMITS, validateGgufHeader } from './validate.ts';
 import type { GgufLimits, GgufValidation } from './validate.ts';
 
@@ -18,12 +18,7 @@ export async function validateGgufFile(params: { path: string; limits?: Partial<
       let want = Math.min(size, FIRST_READ_BYTES, limits.maxHeaderBytes);
       for (;;) {
         const prefix = new Uint8Array(want);
-        let done = 0;
-        while (done < want) {
-          const { bytesRead } = await handle.read(prefix, done, want - done, done);
-          if (bytesRead === 0) break;
-          done += bytesRead;
-        }
+        const done = await readFully(handle, prefix, 0);
         const result = validateGgufHeader({ bytes: prefix.subarray(0, done), fileSize: size, limits });
         const needsMore = !result.ok && result.reason.code === 'gguf.header_too_large';
         if (!needsMore || want >= Math.min(size, limits.maxHeaderBytes) || done < want) return result;
@@ -33,11 +28,6 @@ export async function validateGgufFile(params: { path: string; limits?: Partial<
       await handle.close();
     }
   } catch (error) {
-    throw new LorasmithError({
-      code: 'formats.read_failed',
-      message: `could not read ${params.path}`,
-      hint: 'Check that the file exists and is readable by the lorasmith user.',
-      cause: error,
-    });
+    throw readFailed(params.path, error);
   }
 }

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
-import { LorasmithError } from '../../core/errors.ts';
 import type { WorkMeter } from '../safetensors/strict-json.ts';
+import { readFailed } from '../read-head.ts';
 import { externalLocationProblem } from './external-location.ts';
 import { ProtobufError, WIRE_LEN, WIRE_VARINT, walkFields } from './protobuf.ts';
 import type { ProtoField } from './protobuf.ts';
@@ -135,12 +135,7 @@ export async function inspectOnnxFile(params: { path: string; maxBytes?: number 
       await handle.close();
     }
   } catch (error) {
-    throw new LorasmithError({
-      code: 'formats.read_failed',
-      message: `could not read ${params.path}`,
-      hint: 'Check that the file exists and is readable by the lorasmith user.',
-      cause: error,
-    });
+    throw readFailed(params.path, error);
   }
   return inspectOnnxModel({ bytes });
 }

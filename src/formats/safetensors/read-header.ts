@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { LorasmithError } from '../../core/errors.ts';
+import { readFailed, readFully } from '../read-head.ts';
 import { resolveSafetensorsLimits } from './types.ts';
 import type { SafetensorsRejection } from './types.ts';
 
@@ -92,24 +93,8 @@ export async function readSafetensorsHeader(params: { path: string } & ReadHeade
     return { ok: true, headerBytes, fileSize: Number(stat.size) };
   } catch (error) {
     if (error instanceof LorasmithError) throw error;
-    throw new LorasmithError({
-      code: 'formats.read_failed',
-      message: `could not read ${path}`,
-      hint: 'Check that the file exists and is readable by the lorasmith user.',
-      cause: error,
-    });
+    throw readFailed(path, error);
   } finally {
     await handle?.close();
   }
-}
-
-/** Positional read until `target` is full or the file ends; returns the bytes read. */
-async function readFully(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  while (done < target.length) {
-    const { bytesRead } = await handle.read(target, done, target.length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
 }

@@ -196,18 +196,39 @@ class Parser {
     this.pos += 1;
   }
 
-  private parseObject(depth: number): JsonObject {
+  /** On `{` or `[`: steps past it; true when the container is empty (then its `close` is consumed too). */
+  private openContainer(depth: number, close: number): boolean {
     this.enter(depth);
-    const entries = new Map<string, JsonValue>();
-    const node: JsonObject = { kind: 'object', offset: this.pos, entries };
-    const { bytes } = this;
     this.pos += 1;
     this.skipWhitespace();
-    if (bytes[this.pos] === 0x7d) {
-      this.pos += 1;
-      return node;
+    if (this.bytes[this.pos] !== close) return false;
+    this.pos += 1;
+    return true;
+  }
+
+  /** After a member or element: true when a `,` follows (consumed, with the whitespace after it); else consumes `close`. */
+  private nextItem(close: number, what: string): boolean {
+    const { bytes } = this;
+    let next = bytes[this.pos];
+    if (next !== 0x2c && next !== close) {
+      this.skipWhitespace();
+      next = bytes[this.pos];
     }
-    for (;;) {
+    if (next === 0x2c) {
+      this.pos += 1;
+      this.skipWhitespace();
+      return true;
+    }
+    this.expect(close, what);
+    return false;
+  }
+
+  private parseObject(depth: number): JsonObject {
+    const entries = new Map<string, JsonValue>();
+    const node: JsonObject = { kind: 'object', offset: this.pos, entries };
+    if (this.openContainer(depth, 0x7d)) return node;
+    const { bytes } = this;
+    do {
       this.meter.steps += 1;
       const keyOffset = this.pos;
       if (bytes[keyOffset] !== 0x22) this.fail('json.syntax', 'expected a string key');
@@ -219,46 +240,17 @@ class Parser {
       this.expect(0x3a, '":"');
       this.skipWhitespace();
       entries.set(key, this.parseValue(depth));
-      let next = bytes[this.pos];
-      if (next !== 0x2c && next !== 0x7d) {
-        this.skipWhitespace();
-        next = bytes[this.pos];
-      }
-      if (next === 0x2c) {
-        this.pos += 1;
-        this.skipWhitespace();
-        continue;
-      }
-      this.expect(0x7d, '"," or "}"');
-      return node;
-    }
+    } while (this.nextItem(0x7d, '"," or "}"'));
+    return node;
   }
 
   private parseArray(depth: number): JsonArray {
-    this.enter(depth);
     const node: JsonArray = { kind: 'array', offset: this.pos, items: [] };
-    const { bytes } = this;
-    this.pos += 1;
-    this.skipWhitespace();
-    if (bytes[this.pos] === 0x5d) {
-      this.pos += 1;
-      return node;
-    }
-    for (;;) {
+    if (this.openContainer(depth, 0x5d)) return node;
+    do {
       node.items.push(this.parseValue(depth));
-      let next = bytes[this.pos];
-      if (next !== 0x2c && next !== 0x5d) {
-        this.skipWhitespace();
-        next = bytes[this.pos];
-      }
-      if (next === 0x2c) {
-        this.pos += 1;
-        this.skipWhitespace();
-        continue;
-      }
-      this.expect(0x5d, '"," or "]"');
-      return node;
-    }
+    } while (this.nextItem(0x5d, '"," or "]"'));
+    return node;
   }
 
   private parseLiteral(word: string, value: boolean | null): JsonLiteral {

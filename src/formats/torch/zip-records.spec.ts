@@ -2,22 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { u16, u32 } from '../zip/testing.ts';
 import { bufferSource, openFileSource } from './byte-source.ts';
 import type { ByteSource } from './byte-source.ts';
 import { buildZip, torchZip } from './testing.ts';
 import { readZipListing } from './zip-records.ts';
 import type { ZipListing } from './zip-records.ts';
-
-const u16 = (n: number): Buffer => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(n);
-  return b;
-};
-const u32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
 
 /** One stored entry without a descriptor whose local header carries a long extra field (past the prefetch). */
 function zipWithLongLocalExtra(extraBytes: number): Uint8Array {

@@ -157,30 +157,19 @@ export function mapSdScriptsArgs(input: SdScriptsInput): ImportResult {
     used.add(key);
     unmapped.push({ key, value: redact(key, value), reason });
   };
-  const num = (key: string): number | undefined => {
-    if (!has(key)) return void used.add(key);
-    const value = toNumber(take(key));
-    if (value === undefined) reject(key, 'expected a number');
-    return value;
-  };
-  const int = (key: string): number | undefined => {
-    if (!has(key)) return void used.add(key);
-    const value = toInteger(take(key));
-    if (value === undefined) reject(key, 'expected an integer');
-    return value;
-  };
-  const bool = (key: string): boolean | undefined => {
-    if (!has(key)) return void used.add(key);
-    const value = toBoolean(take(key));
-    if (value === undefined) reject(key, 'expected a boolean');
-    return value;
-  };
-  const text = (key: string): string | undefined => {
-    if (!has(key)) return void used.add(key);
-    const value = toText(take(key));
-    if (value === undefined) reject(key, 'expected a string');
-    return value;
-  };
+  /** A typed reader: an absent key is undefined; a value of the wrong type is rejected with `expected <what>`. */
+  const reader =
+    <T>(convert: (value: unknown) => T | undefined, what: string) =>
+    (key: string): T | undefined => {
+      if (!has(key)) return void used.add(key);
+      const value = convert(take(key));
+      if (value === undefined) reject(key, `expected ${what}`);
+      return value;
+    };
+  const num = reader(toNumber, 'a number');
+  const int = reader(toInteger, 'an integer');
+  const bool = reader(toBoolean, 'a boolean');
+  const text = reader(toText, 'a string');
   const path = (key: string, field: string, role: OperatorPathRole): string | undefined => {
     const value = text(key);
     if (value === undefined || value === '') return undefined;
@@ -189,6 +178,12 @@ export function mapSdScriptsArgs(input: SdScriptsInput): ImportResult {
   };
   const set = (target: Writable, key: string, value: unknown): void => {
     if (value !== undefined) target[key] = value;
+  };
+  /** A config section from `field: reader(key)` pairs: fields whose option is absent stay out, so lorasmith's defaults apply. */
+  const section = (fields: Writable): Writable => {
+    const out: Writable = {};
+    for (const [key, value] of Object.entries(fields)) set(out, key, value);
+    return out;
   };
 
   // --- refused outright: a state folder from another tool cannot be trusted or located inside the studio.
@@ -234,21 +229,22 @@ export function mapSdScriptsArgs(input: SdScriptsInput): ImportResult {
   const config: Writable = { schema: RUN_SCHEMA_ID, kind: 'kohya', family };
 
   // --- model
-  const model: Writable = {};
   const base = path('pretrained_model_name_or_path', 'model.base', 'model');
-  model.base = base ?? '';
   if (base === undefined) missing.push({ field: 'model.base', role: 'model' });
   const usesAe = family === 'flux1' || family === 'chroma' || family === 'lumina2';
-  set(model, 'vae', path(usesAe ? 'ae' : 'vae', 'model.vae', 'vae'));
+  const vae = path(usesAe ? 'ae' : 'vae', 'model.vae', 'vae');
   if (has(usesAe ? 'vae' : 'ae')) reject(usesAe ? 'vae' : 'ae', usesAe ? 'this family takes its autoencoder as `ae`' : 'only FLUX.1, Chroma and Lumina take `ae`');
-  set(model, 'clipL', path('clip_l', 'model.clipL', 'text-encoder'));
-  set(model, 'clipG', path('clip_g', 'model.clipG', 'text-encoder'));
-  set(model, 't5xxl', path('t5xxl', 'model.t5xxl', 'text-encoder'));
-  set(model, 'gemma2', path('gemma2', 'model.gemma2', 'text-encoder'));
-  set(model, 'vPrediction', bool('v_parameterization'));
-  set(model, 'clipSkip', int('clip_skip'));
-  set(model, 'noHalfVae', bool('no_half_vae'));
-  config.model = model;
+  config.model = section({
+    base: base ?? '',
+    vae,
+    clipL: path('clip_l', 'model.clipL', 'text-encoder'),
+    clipG: path('clip_g', 'model.clipG', 'text-encoder'),
+    t5xxl: path('t5xxl', 'model.t5xxl', 'text-encoder'),
+    gemma2: path('gemma2', 'model.gemma2', 'text-encoder'),
+    vPrediction: bool('v_parameterization'),
+    clipSkip: int('clip_skip'),
+    noHalfVae: bool('no_half_vae'),
+  });
 
   // --- datasets
   const datasets: Writable[] = [];
@@ -286,13 +282,13 @@ export function mapSdScriptsArgs(input: SdScriptsInput): ImportResult {
   } else {
     config.resolution = resolution;
   }
-  const buckets: Writable = {};
-  set(buckets, 'enabled', bool('enable_bucket') ?? false);
-  set(buckets, 'minReso', int('min_bucket_reso'));
-  set(buckets, 'maxReso', int('max_bucket_reso'));
-  set(buckets, 'stepSize', int('bucket_reso_steps'));
-  set(buckets, 'noUpscale', bool('bucket_no_upscale'));
-  config.buckets = buckets;
+  config.buckets = section({
+    enabled: bool('enable_bucket') ?? false,
+    minReso: int('min_bucket_reso'),
+    maxReso: int('max_bucket_reso'),
+    stepSize: int('bucket_reso_steps'),
+    noUpscale: bool('bucket_no_upscale'),
+  });
 
   set(config, 'batchSize', int('train_batch_size'));
   set(config, 'gradientAccumulationSteps', int('gradient_accumulation_steps'));
@@ -408,17 +404,17 @@ export function mapSdScriptsArgs(input: SdScriptsInput): ImportResult {
   config.memory = memory;
 
   // --- noise
-  const noise: Writable = {};
-  set(noise, 'offset', num('noise_offset'));
-  set(noise, 'offsetRandomStrength', bool('noise_offset_random_strength'));
-  set(noise, 'adaptiveScale', num('adaptive_noise_scale'));
-  set(noise, 'multiresIterations', int('multires_noise_iterations'));
-  set(noise, 'multiresDiscount', num('multires_noise_discount'));
-  set(noise, 'ipNoiseGamma', num('ip_noise_gamma'));
-  set(noise, 'minSnrGamma', num('min_snr_gamma'));
-  set(noise, 'debiasedEstimation', bool('debiased_estimation_loss'));
-  set(noise, 'zeroTerminalSnr', bool('zero_terminal_snr'));
-  config.noise = noise;
+  config.noise = section({
+    offset: num('noise_offset'),
+    offsetRandomStrength: bool('noise_offset_random_strength'),
+    adaptiveScale: num('adaptive_noise_scale'),
+    multiresIterations: int('multires_noise_iterations'),
+    multiresDiscount: num('multires_noise_discount'),
+    ipNoiseGamma: num('ip_noise_gamma'),
+    minSnrGamma: num('min_snr_gamma'),
+    debiasedEstimation: bool('debiased_estimation_loss'),
+    zeroTerminalSnr: bool('zero_terminal_snr'),
+  });
 
   // --- captions and augmentation
   const captions: Writable = {};
@@ -442,22 +438,19 @@ export function mapSdScriptsArgs(input: SdScriptsInput): ImportResult {
     else reject('max_token_length', 'expected 75, 150 or 225', maxTokens);
   }
   config.captions = captions;
-  const augmentation: Writable = {};
-  set(augmentation, 'flip', bool('flip_aug'));
-  set(augmentation, 'color', bool('color_aug'));
-  set(augmentation, 'randomCrop', bool('random_crop'));
-  config.augmentation = augmentation;
+  config.augmentation = section({ flip: bool('flip_aug'), color: bool('color_aug'), randomCrop: bool('random_crop') });
 
   // --- flow matching
-  const flow: Writable = {};
-  set(flow, 'timestepSampling', text('timestep_sampling'));
-  set(flow, 'sigmoidScale', num('sigmoid_scale'));
-  set(flow, 'discreteFlowShift', num('discrete_flow_shift'));
-  set(flow, 'modelPredictionType', text('model_prediction_type'));
-  set(flow, 'guidanceScale', num('guidance_scale'));
-  set(flow, 'weightingScheme', text('weighting_scheme'));
-  set(flow, 'trainingShift', num('training_shift'));
-  set(flow, 'applyT5AttnMask', bool('apply_t5_attn_mask'));
+  const flow = section({
+    timestepSampling: text('timestep_sampling'),
+    sigmoidScale: num('sigmoid_scale'),
+    discreteFlowShift: num('discrete_flow_shift'),
+    modelPredictionType: text('model_prediction_type'),
+    guidanceScale: num('guidance_scale'),
+    weightingScheme: text('weighting_scheme'),
+    trainingShift: num('training_shift'),
+    applyT5AttnMask: bool('apply_t5_attn_mask'),
+  });
   // Chroma requires the mask and lorasmith turns it on when unset; an explicit false is kept for the validator.
   if (family === 'chroma' && flow.applyT5AttnMask === true) delete flow.applyT5AttnMask;
   config.flow = flow;

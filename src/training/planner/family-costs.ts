@@ -53,32 +53,33 @@ const OPENCLIP_H_PER_RANK = 23 * (4 * 1024 * 2 + 2 * (1024 + 4096)); // 423,936
 const FLUX_PER_RANK = 19 * 2 * (3072 + 9216 + (3072 + 3072) + (3072 + 12288) + (12288 + 3072) + (3072 + 18432)) + 38 * (3072 + 21504 + (15360 + 3072) + (3072 + 9216));
 const sd3PerRank = (blocks: number, hidden: number): number => blocks * 2 * (hidden + 3 * hidden + 2 * hidden + 2 * (hidden + 4 * hidden) + (hidden + 6 * hidden));
 
+/**
+ * SD 1.x and 2.x share one U-Net layout and calibration: 4-channel latents, CLIP inside the single-file checkpoint,
+ * no text-encoder output caching or CPU offload. They differ in the text encoder (CLIP-L vs OpenCLIP-H).
+ */
+const SD_UNET_COSTS = {
+  textEncodersInCheckpoint: true,
+  loraPerRankConv: 600_000,
+  activationGiBPerMp: { checkpointing: 3.5, full: 14 },
+  startupSeconds: 60,
+  latentChannels: 4,
+  teOutputBytes: 0,
+  canCacheTextEncoders: false,
+  canCpuOffloadCheckpointing: false,
+} as const satisfies Partial<FamilyCost>;
+
 export const FAMILY_COSTS: Readonly<Record<KohyaFamily, FamilyCost>> = {
   sd1: {
+    ...SD_UNET_COSTS,
     variants: [{ label: 'SD 1.x', denoiserParamsB: 0.86, checkpointParamsB: 1.07, loraPerRankDenoiser: 400_000 }],
     textEncoderParamsB: 0.123,
-    textEncodersInCheckpoint: true,
     loraPerRankTextEncoders: CLIP_L_PER_RANK,
-    loraPerRankConv: 600_000,
-    activationGiBPerMp: { checkpointing: 3.5, full: 14 },
-    startupSeconds: 60,
-    latentChannels: 4,
-    teOutputBytes: 0,
-    canCacheTextEncoders: false,
-    canCpuOffloadCheckpointing: false,
   },
   sd2: {
+    ...SD_UNET_COSTS,
     variants: [{ label: 'SD 2.x', denoiserParamsB: 0.865, checkpointParamsB: 1.3, loraPerRankDenoiser: 420_000 }],
     textEncoderParamsB: 0.354,
-    textEncodersInCheckpoint: true,
     loraPerRankTextEncoders: OPENCLIP_H_PER_RANK,
-    loraPerRankConv: 600_000,
-    activationGiBPerMp: { checkpointing: 3.5, full: 14 },
-    startupSeconds: 60,
-    latentChannels: 4,
-    teOutputBytes: 0,
-    canCacheTextEncoders: false,
-    canCpuOffloadCheckpointing: false,
   },
   sdxl: {
     variants: [{ label: 'SDXL', denoiserParamsB: 2.57, checkpointParamsB: 3.47, loraPerRankDenoiser: 2_600_000 }],
