@@ -21,6 +21,7 @@ export const SECURITY_EVENT_KINDS = [
   'token-created',
   'token-removed',
   'file-refused',
+  'operator-paths-refused',
 ] as const;
 export type SecurityEventKind = (typeof SECURITY_EVENT_KINDS)[number];
 

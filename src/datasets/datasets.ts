@@ -10,7 +10,7 @@ import { resolveInside } from '../core/paths.ts';
 import type { SettingsStore } from '../core/settings.ts';
 import type { TaskKind } from '../tasks/task-types.ts';
 import type { UploadPipeline } from '../uploads/upload-service.ts';
-import { assignBuckets, countSteps, readImageSizes, type BucketingOptions, type StepsPlan } from './buckets/index.ts';
+import { assignBuckets, countSteps, readImageSizes, type BucketingOptions } from './buckets/index.ts';
 import {
   applyCaptionEdit,
   filterImagesByTag,
@@ -25,6 +25,7 @@ import {
   type CaptionEdit,
 } from './captions/index.ts';
 import { importCaptions, importFolder, importUploadedImage, importUploadedZip, importZip, type CaptionListFormat, type ImportReport } from './import/index.ts';
+import type { DatasetPlan, PlanParams } from './dataset-api-types.ts';
 import { lintDataset, type LintReport, type MaxTokenLength } from './lint/index.ts';
 import {
   META_DIR,
@@ -45,24 +46,6 @@ import {
   type DatasetLock,
   type DatasetSummary,
 } from './store/index.ts';
-
-export interface PlanParams {
-  resolution: number;
-  enableBucket: boolean;
-  minBucketReso: number;
-  maxBucketReso: number;
-  bucketResoSteps: number;
-  bucketNoUpscale: boolean;
-  batchSize: number;
-  gradientAccumulationSteps: number;
-  maxTrainEpochs?: number;
-  maxTrainSteps?: number;
-}
-
-export interface DatasetPlan {
-  buckets: Array<{ width: number; height: number; images: number }>;
-  steps: Pick<StepsPlan, 'batchesPerEpoch' | 'stepsPerEpoch' | 'maxTrainSteps' | 'epochs'>;
-}
 
 export const datasetImportParamsSchema = z
   .object({

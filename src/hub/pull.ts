@@ -24,6 +24,7 @@ import type { SecurityEvents } from '../access/security-events.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { LorasmithError, isLorasmithError } from '../core/errors.ts';
 import { sanitizeFileName } from '../core/file-names.ts';
+import { formatBytes } from '../core/format-bytes.ts';
 import { urlForLog } from '../core/redact.ts';
 import type { Workspace } from '../core/workspace.ts';
 import type { ModelKind } from '../formats/fingerprint/index.ts';
@@ -37,6 +38,7 @@ import { downloadToQuarantine, type DownloadExpected, type DownloadResult } from
 import { matchesAny } from './glob.ts';
 import { hfExpected, type HfFileEntry } from './hf/hf-client.ts';
 import { repoFolderName } from './hf/hf-names.ts';
+import type { PulledFile, PullResult } from './hub-api-types.ts';
 import type { HubContext } from './hub-context.ts';
 import { hubError } from './hub-error.ts';
 import { defaultSleep } from './hub-network.ts';
@@ -44,6 +46,8 @@ import { assertUrlSourceAllowed, parseSource, sourceError, type PullSource } fro
 import type { SafeFetchFn } from './safe-fetch.ts';
 import type { ProviderPolicy } from './url-policy.ts';
 import { StudioStopping } from '../tasks/task-types.ts';
+
+export type { PulledFile, PullResult };
 
 export const PULL_STATES = ['queued', 'fetching', 'verifying', 'scanning', 'converting', 'stored', 'awaiting-confirmation', 'failed', 'cancelled'] as const;
 export type PullState = (typeof PULL_STATES)[number];
@@ -77,35 +81,6 @@ export interface PullDeps {
 export interface PullReporter {
   detail(state: PullState): void;
   progress(update: { done: number; total: number | null; message: string | null }): void;
-}
-
-export interface PulledFile {
-  /** The name in the library folder. */
-  name: string;
-  /** Where it came from: the repo path, the Civitai file id and name, or the URL (host + path). */
-  from: string;
-  size: number;
-  sha256: string;
-  verifiedBy: Array<'sha256' | 'git-sha1'>;
-  resumedFrom: number;
-}
-
-export interface PullResult {
-  state: 'stored' | 'awaiting-confirmation';
-  provider: PullSource['type'];
-  /** The source as a label (never a signed query). */
-  source: string;
-  /** Hugging Face: the commit; Civitai: the version id. */
-  revision: string | null;
-  /** The Civitai file chosen (CV-R07: the output names it). */
-  civitaiFile: { id: number; name: string } | null;
-  files: PulledFile[];
-  /** The stored record (a multi-file pull is one entry; new or a duplicate); empty while awaiting confirmation. */
-  models: ModelRecord[];
-  duplicates: string[];
-  verified: boolean;
-  /** Why confirmation is needed. */
-  pendingReason: string | null;
 }
 
 /** One file to fetch, with everything needed to import it later (also from the pending manifest). */
@@ -179,17 +154,6 @@ type Manifest = z.infer<typeof manifestSchema>;
 export function pullQuarantineDir(workspace: Workspace, taskId: string): string {
   if (!/^[0-9a-zA-Z-]{1,64}$/.test(taskId)) throw new Error('a pull is keyed by its task id');
   return path.join(workspace.paths.areas.quarantine, 'downloads', taskId);
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 function formatEta(seconds: number): string {

@@ -5,9 +5,11 @@
  * it; pulls do not come through here.
  */
 import { LorasmithError } from '../core/errors.ts';
-import type { CivitaiModelSummary, CivitaiVersion } from './civitai/civitai-client.ts';
-import type { HfFileEntry, HfModelSummary } from './hf/hf-client.ts';
+import type { HfFileEntry } from './hf/hf-client.ts';
+import type { CivitaiModelSummary, CivitaiVersion, HfModelSummary, RepoFileListing, VersionListing } from './hub-api-types.ts';
 import type { HubContext } from './hub-context.ts';
+
+export type { RepoFileListing, VersionListing };
 
 export interface SearchParams {
   provider: 'hf' | 'civitai';
@@ -62,17 +64,6 @@ export interface RepoFiles {
   commit: string;
   entries: HfFileEntry[];
 }
-
-/** A repo's files as the API and the CLI show them: digests, the Hub's scan status, the pinned pull source. */
-export interface RepoFileListing {
-  repo: string;
-  revision: string;
-  commit: string;
-  files: Array<{ path: string; size: number; lfsSha256: string | null; gitBlobId: string | null; xet: boolean; hubScanStatus: string | null; source: string }>;
-}
-
-/** A Civitai version as the API and the CLI show it: each file with its pull source. */
-export type VersionListing = Omit<CivitaiVersion, 'files'> & { files: Array<CivitaiVersion['files'][number] & { source: string }> };
 
 /** A Hugging Face repo's files below `path` at the commit `revision` resolves to now (within the cache's few minutes). */
 export async function listRepoFiles(hub: HubContext, params: { repo: string; revision: string; path: string; signal?: AbortSignal }): Promise<RepoFiles> {

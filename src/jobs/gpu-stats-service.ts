@@ -6,7 +6,8 @@
  * in-process CLI, which opens a studio too, never runs nvidia-smi for it.
  */
 import type { Logger } from '../core/logger.ts';
-import { createGpuStatsSampler, type GpuStatsSample, type GpuStatsSampler, type SampleGpuStatsParams } from './metrics/gpu-stats.ts';
+import type { GpuStatsView } from './job-api-types.ts';
+import { createGpuStatsSampler, type GpuStatsSampler, type SampleGpuStatsParams } from './metrics/gpu-stats.ts';
 import type { JobService } from './job-service.ts';
 import { ACTIVE_JOB_STATES, type JobRecord, type JobState } from './job-types.ts';
 
@@ -18,13 +19,6 @@ export interface GpuStatsServiceParams extends SampleGpuStatsParams {
   log?: Pick<Logger, 'warn'>;
   /** Pause between readings while active; default 2 s. */
   intervalMs?: number;
-}
-
-export interface GpuStatsView {
-  /** Whether a job is active now, so the sampler is reading. */
-  active: boolean;
-  /** The last reading (it may be from an earlier run while nothing is active), or null before the first. */
-  sample: GpuStatsSample | null;
 }
 
 export interface GpuStatsService {

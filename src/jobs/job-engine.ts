@@ -17,10 +17,21 @@ export interface JobPrepareParams extends PrepareParams {
   operator?: OperatorRun;
 }
 
+/** What the job's messages tell the user to change, in this engine's own settings. */
+export interface JobEngineAdvice {
+  /** A run saved no state to resume from: how a run comes to save one. */
+  noSavedState: string;
+  /** A run that succeeded is not resumed: how a new run trains on from its output. */
+  trainFurther: string;
+  /** A promote found no such file: where the per-epoch files come from. */
+  noPerEpochFiles: string;
+}
+
 export interface JobEngine {
   readonly id: EngineId;
   /** What the final output is in the library (`lora` for kohya's network trainers). */
   readonly outputKind: ModelKind;
+  readonly advice: JobEngineAdvice;
   /** Throws (`engine-not-installed`) when the engine cannot run here, so a run is refused before it queues. */
   assertInstalled(): Promise<unknown>;
   /** The workspace datasets and library models a run reads; an imported config's placeholders resolve through `operator`. */

@@ -51,6 +51,8 @@ import {
   type JobRecord,
   type JobState,
   type JobStateEvent,
+  type RunCheckpoint,
+  type StopResult,
 } from './job-types.ts';
 import { RunLogReader } from './run-log-reader.ts';
 import { readLaunchRecord, readLogTail, readManifest, workDirOf, writeLaunchRecord, writeManifest } from './run-files.ts';
@@ -58,6 +60,8 @@ import { manifestDigest, recheckManifest, takeManifest, type RunInputs } from '.
 import { RunWatch, type RunEnd } from './run-watch.ts';
 import { buildShimSpec, gpuDeviceNodes } from './shim-spec.ts';
 import type { LogCursor, ShimStatus } from './shim/protocol.ts';
+
+export type { RunCheckpoint, StopResult } from './job-types.ts';
 
 export type JobUpdate = { type: 'job'; job: JobRecord } | { type: 'event'; jobId: string; event: JobEvent } | { type: 'log'; jobId: string; lines: string[] };
 
@@ -85,20 +89,6 @@ export interface ResumeParams {
   gpus?: number[];
   allowUnknownGpu?: boolean;
   allowUnsandboxed?: boolean;
-}
-
-export interface StopResult {
-  job: JobRecord;
-  /** What the run keeps: its newest saved model file and state, by name. */
-  lastSave: { checkpoint: string | null; state: string | null };
-  note: string;
-}
-
-export interface RunCheckpoint {
-  name: string;
-  epoch: number | null;
-  step: number | null;
-  size: number;
 }
 
 export interface JobServiceParams {
@@ -215,7 +205,8 @@ export class JobService {
   #engine(id: string): JobEngine {
     const engine = this.#p.engines[id as EngineId];
     if (engine === undefined) {
-      throw jobError('engine-not-available', `The ${id} engine cannot launch runs in this version.`, 'Use a kohya run (kind = "kohya").', 400);
+      const kinds = Object.keys(this.#p.engines).map((kind) => `"${kind}"`);
+      throw jobError('engine-not-available', `This studio has no ${id} engine to launch the run with.`, `Use a run of kind ${kinds.join(' or ')}.`, 400);
     }
     return engine;
   }
@@ -350,15 +341,19 @@ export class JobService {
     return job;
   }
 
+  /** Whether the job runs an imported config, whose operator inputs (files anywhere on this machine) a resume reads again. */
+  async isImported(id: string): Promise<boolean> {
+    return (await this.#store.row(id)).operator !== null;
+  }
+
   async resume(id: string, params: ResumeParams = {}): Promise<JobRecord> {
     const parent = await this.#store.row(id);
+    const engine = this.#engine(parent.engine);
     if (!RESUMABLE_JOB_STATES.has(parent.state as JobState)) {
-      throw jobError('job-not-resumable', `Job ${id} is ${parent.state}; resume starts again from a failed, cancelled or interrupted run.`, parent.state === 'succeeded' ? 'It finished: start a new run to train further (network.initialWeights continues from its output).' : 'Wait for it to end, or stop it first.');
+      throw jobError('job-not-resumable', `Job ${id} is ${parent.state}; resume starts again from a failed, cancelled or interrupted run.`, parent.state === 'succeeded' ? engine.advice.trainFurther : 'Wait for it to end, or stop it first.');
     }
-    const state = await this.#engine(parent.engine).savedState(await this.#runDir(id), parent.name);
-    if (state === null) {
-      throw jobError('no-saved-state', `Job ${id} saved no training state, so it cannot be resumed.`, 'Turn on saving.saveState (the presets do) so a stopped or failed run can be resumed; start a new run now.');
-    }
+    const state = await engine.savedState(await this.#runDir(id), parent.name);
+    if (state === null) throw jobError('no-saved-state', `Job ${id} saved no training state, so it cannot be resumed.`, engine.advice.noSavedState);
     const gpuRequest = parent.gpu_request === null ? null : (JSON.parse(parent.gpu_request) as GpuRequest);
     const gpus = params.gpus ?? (gpuRequest !== null && 'indices' in gpuRequest ? gpuRequest.indices : undefined);
     return this.#enqueue(
@@ -395,16 +390,16 @@ export class JobService {
   async promote(id: string, params: { epoch?: number; step?: number; name?: string }): Promise<ImportModelResult> {
     const row = await this.#store.row(id);
     if (row.state === 'queued' || row.state === 'starting') throw jobError('job-not-started', `Job ${id} has not started, so it saved nothing yet.`, 'Promote a file once the run has saved one.');
+    const engine = this.#engine(row.engine);
     const checkpoints = await this.checkpoints(id);
     const chosen = checkpoints.find((checkpoint) =>
       params.name !== undefined ? checkpoint.name === params.name : params.epoch !== undefined ? checkpoint.epoch === params.epoch : params.step !== undefined ? checkpoint.step === params.step : false,
     );
     if (chosen === undefined) {
       const listed = checkpoints.map((checkpoint) => checkpoint.name).join(', ');
-      throw jobError('checkpoint-not-found', `Job ${id} has no such saved file.`, listed === '' ? 'The run saved no per-epoch files (saving.everyNEpochs).' : `It has: ${listed}.`, 404);
+      throw jobError('checkpoint-not-found', `Job ${id} has no such saved file.`, listed === '' ? engine.advice.noPerEpochFiles : `It has: ${listed}.`, 404);
     }
     const runDir = await this.#runDir(id);
-    const engine = this.#engine(row.engine);
     const source = await this.#takenFrom(runDir, path.join(await this.#outputDir(runDir), chosen.name));
     return importRunOutput({
       workspace: this.#p.workspace,
@@ -637,7 +632,7 @@ export class JobService {
         ...(row.device === 'unknown' ? { gpusUnknown: true } : {}),
         ...(operator === undefined ? {} : { operator }),
       });
-      await writeLaunchRecord(runDir, { outputFile: launch.outputFile });
+      await writeLaunchRecord(runDir, { outputFile: launch.outputFile, ...(launch.outputCompanions === undefined ? {} : { outputCompanions: launch.outputCompanions }) });
       const spec = buildShimSpec({ jobId: id, runDir, launch, sandbox: choice, devices: gpuDeviceNodes(gpus), settings, secretsFile: this.#p.workspace.paths.secrets });
       if ((await this.#store.row(id)).state !== 'starting' || this.#closed) {
         await this.#end(id, ['stopping', 'starting'], 'cancelled', { failure: { code: 'stopped', message: 'Stopped before the engine started.' } });
@@ -740,6 +735,7 @@ export class JobService {
     this.#kick();
     const config = JSON.parse(row.config) as RunConfig;
     try {
+      const companions = await Promise.all((launch.outputCompanions ?? []).map(async (file) => ({ ...(await this.#takenFrom(runDir, file)), name: path.basename(file) })));
       const imported = await importRunOutput({
         workspace: this.#p.workspace,
         library: this.#p.library,
@@ -747,6 +743,7 @@ export class JobService {
         jobId: id,
         ...output,
         name: path.basename(launch.outputFile),
+        companions,
         rev: 'final',
         expectedKind: engine.outputKind,
         provenance: { job: id, engine: row.engine, family: row.family, seed: row.seed, manifest: row.manifest_sha256, resumedFrom: row.resumed_from },

@@ -16,6 +16,8 @@ export const LAUNCH_FILE = 'launch.json';
 export interface LaunchRecord {
   /** Where the final output will be when the run succeeds (absolute, inside `work/`). */
   outputFile: string;
+  /** Files that enter the library with it, in the same entry (absent in records of earlier versions). */
+  outputCompanions?: string[];
 }
 
 export function workDirOf(runDir: string): string {

@@ -7,7 +7,7 @@
  * kind and family — for a diffusers pipeline together with its folder content — and the staging folder
  * moves into `models/<kind>/<source>/<id>/<rev>/` in one rename, so a refused set leaves nothing there.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,9 +22,9 @@ import { inspectDiffusersFolder, type DiffusersPipeline } from '../formats/diffu
 import { detectFamilyAndKind, hashModelFile, type Fingerprint, type ModelFamily, type ModelKind, type PredictionType, type TensorDescription } from '../formats/fingerprint/index.ts';
 import { scanFile, type ScanDetails } from '../formats/scan-file.ts';
 import { convertToSafetensors } from '../formats/torch/index.ts';
-import { refusalError, type ImportModelResult, type ImportStep } from './import-model.ts';
+import { checkExpectedKind, newModelRecord, refusalError, type ImportModelResult, type ImportStep } from './import-model.ts';
 import type { ModelLibrary } from './model-library.ts';
-import { locationSegments, loraSummary, type ModelFileEntry, type ModelLocation, type ModelRecord, type ModelSource } from './model-record.ts';
+import { locationSegments, type ModelFileEntry, type ModelLocation, type ModelSource } from './model-record.ts';
 
 /** A pull takes at most this many files; an import of a folder the same. */
 export const MAX_SET_FILES = 200;
@@ -69,6 +69,11 @@ export interface ImportModelSetParams {
   knownSha256?: ReadonlyMap<string, string>;
   /** The entry's name (a folder or repository name). */
   name: string;
+  /**
+   * The main file (one of `files`) when the caller knows it — a run's output beside its companions: the entry
+   * is known by it instead of by what its layout or largest weight file says. It must be a weight file.
+   */
+  main?: string;
   source: ModelLocation & { provenance?: ModelSource['provenance'] };
   /** `--kind`: a check, never an override. */
   expectedKind?: ModelKind;
@@ -213,6 +218,7 @@ export async function importModelSet(params: ImportModelSetParams): Promise<Impo
   const { workspace, library, staging } = params;
   const name = sanitizeFileName(params.name);
   checkPaths(params.files);
+  if (params.main !== undefined && !params.files.includes(params.main)) throw new Error(`the main file ${JSON.stringify(params.main)} is not one of the set's files`);
   try {
     params.step?.('scanning');
     // Lower-cased, as names collide on case-insensitive file systems; layouts are recognised by exact names.
@@ -270,7 +276,13 @@ export async function importModelSet(params: ImportModelSetParams): Promise<Impo
     let identity: Identity | null = null;
     let isTagger = false;
     const has = (file: string): boolean => members.some((member) => member.path === file);
-    if (has('model_index.json')) {
+    if (params.main !== undefined) {
+      const named = params.main;
+      const main = members.find((member) => member.path === named || member.converted?.originalName === named);
+      if (main?.details === undefined) throw unsupported(`${name}/${named} is not a model file, so it cannot be the entry's main file.`, 'Name a weight file (safetensors, GGUF, ONNX or a checkpoint) as the main file.');
+      const fingerprint = fingerprintOf(main, weights);
+      identity = { main, fingerprint: { ...fingerprint, evidence: [`main file ${main.path} (named by the import)`, ...fingerprint.evidence] } };
+    } else if (has('model_index.json')) {
       const inspection = await inspectDiffusersFolder({ dir: staging });
       if (!inspection.ok) {
         throw new LorasmithError({ code: 'invalid', message: `${name} is not a usable diffusers pipeline: ${inspection.reason.message}.`, hint: 'Pull the pipeline folder whole (model_index.json and every component folder).', exitCode: 1, status: 422 });
@@ -293,15 +305,7 @@ export async function importModelSet(params: ImportModelSetParams): Promise<Impo
       identity = { main, fingerprint: { ...fingerprint, evidence: [chosen, ...fingerprint.evidence] } };
     }
     const { main, fingerprint } = identity;
-    if (params.expectedKind !== undefined && params.expectedKind !== fingerprint.kind) {
-      throw new LorasmithError({
-        code: 'kind-mismatch',
-        message: `${name} is a ${fingerprint.kind}, not a ${params.expectedKind} (${fingerprint.evidence[0] ?? 'from its main file'}).`,
-        hint: 'Drop --kind to store it as what it is, or pick the right files.',
-        exitCode: 1,
-        status: 422,
-      });
-    }
+    checkExpectedKind(name, params.expectedKind, fingerprint, 'Drop --kind to store it as what it is, or pick the right files.');
 
     params.step?.('hashing');
     const mainPath = path.join(staging, ...main.path.split('/'));
@@ -318,27 +322,20 @@ export async function importModelSet(params: ImportModelSetParams): Promise<Impo
 
     params.step?.('storing');
     const headers = weights.map((member) => describeHeader(member.details as NonNullable<Member['details']>));
-    const record: ModelRecord = {
-      id: randomUUID(),
+    const record = newModelRecord({
       name,
-      kind: fingerprint.kind,
-      family: fingerprint.family,
-      variant: fingerprint.variant,
-      predictionType: fingerprint.predictionType,
+      fingerprint,
+      source: params.source,
+      converted: main.converted,
       format: (main.details as NonNullable<Member['details']>).kind,
-      verdict: 'safe',
       warnings,
       size: files.reduce((sum, file) => sum + (file.size ?? 0), 0),
       tensorCount: isTagger ? 0 : headers.reduce((sum, header) => sum + header.tensors.length, 0),
       parameterCount: isTagger ? 0 : headers.reduce((sum, header) => sum + header.parameterCount, 0),
-      hashes: { sha256: hashes.sha256, autoV2: hashes.autoV2, autoV1: hashes.autoV1, sshsModelHash: isTagger ? null : hashes.sshsModelHash },
-      lora: loraSummary(fingerprint.lora),
-      source: { type: params.source.type, converted: main.converted, ...(params.source.provenance === undefined ? {} : { provenance: params.source.provenance }) },
+      hashes: { ...hashes, sshsModelHash: isTagger ? null : hashes.sshsModelHash },
       evidence: [...fingerprint.evidence, `${files.length} files in one entry`, ...evidence],
-      createdAt: new Date().toISOString(),
       files,
-      civitai: null,
-    };
+    });
     const folder = await entryFolder(workspace, [fingerprint.kind, ...locationSegments(params.source, hashes.sha256)].join('/'), hashes.sha256);
     const destination = await workspace.resolve('models', folder);
     await mkdir(path.dirname(destination), { recursive: true, mode: 0o700 });

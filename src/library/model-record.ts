@@ -1,5 +1,6 @@
 /** A model in the library: only files that passed their scan, with hashes, fingerprint and provenance. */
-import type { FamilyVariant, LoraDetails, ModelFamily, ModelKind, PredictionType } from '../formats/fingerprint/index.ts';
+// The fingerprint's vocabulary, not its index: this module stays free of node: imports because the web UI imports its types.
+import type { FamilyVariant, LoraDetails, ModelFamily, ModelKind, PredictionType } from '../formats/fingerprint/types.ts';
 
 export type ModelSourceType = 'local' | 'upload' | 'hf' | 'civitai' | 'url' | 'run';
 

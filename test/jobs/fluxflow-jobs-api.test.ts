@@ -6,11 +6,12 @@
  * node_modules/ (Node itself included) with the stand-in in its bin/: the kohya e2e gets the same by naming
  * the repository as LORASMITH_KOHYA_ROOT. Hard links cost no copy and leave the repository untouched.
  */
-import { link, lstat, mkdir, mkdtemp, readdir, readlink, rm, symlink, chmod } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, readdir, readlink, rm, stat, symlink, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../src/jobs/job-types.ts';
+import { sha256OfFile } from '../../src/library/import-model-set.ts';
 import { writeFluxflowStandIn } from '../doubles/fluxflow/launcher.ts';
 import { writeFluxflowScenarioEngine, type FluxflowScenarioEngine } from './fluxflow-scenario-engine.ts';
 import { isFinal, makeJobsSetting, REPO, startServe, waitForJob, type JobsSetting, type ServeProcess } from './helpers/jobs-e2e.ts';
@@ -86,7 +87,7 @@ async function enqueue(first: string): Promise<JobRecord> {
 type Metrics = { points: Array<{ tag: string; step: number; value: number }>; cursor: Record<string, number> };
 
 describe('a FluxFlow run through the API under the real run shim', () => {
-  it('runs to succeeded, its checkpoint enters the library as a fluxflow checkpoint, its JSONL metrics are served', async () => {
+  it('runs to succeeded, its checkpoint and text encoder enter the library as one fluxflow checkpoint, its JSONL metrics are served', async () => {
     const job = await enqueue('vae');
     expect(job).toMatchObject({ state: 'queued', engine: 'fluxflow', family: 'fluxflow' });
     const done = await waitForJob(serve, job.id, isFinal);
@@ -94,8 +95,18 @@ describe('a FluxFlow run through the API under the real run shim', () => {
     expect(done).toMatchObject({ state: 'succeeded', sandbox: expect.stringMatching(/^(bwrap|cgroup|unsandboxed)$/) });
     expect(done.progress.step).toBe(done.progress.total);
 
-    const model = await serve.request<{ kind: string; family: string; source: { provenance: Record<string, unknown> } }>('GET', `/api/models/${done.outputModelId ?? ''}`);
+    type Model = { kind: string; family: string; source: { provenance: Record<string, unknown> }; files: Array<{ path: string; size: number; sha256: string; main: boolean }> };
+    const model = await serve.request<Model>('GET', `/api/models/${done.outputModelId ?? ''}`);
     expect(model.body).toMatchObject({ kind: 'checkpoint', family: 'fluxflow', source: { provenance: { job: job.id, engine: 'fluxflow' } } });
+    // One entry: the checkpoint as its main file, the (larger) text encoder beside it, each as the shim kept it.
+    const output = path.join(setting.ws.home, 'runs', job.id, 'work', 'output');
+    const inRun = async (name: string) => ({ path: name, size: (await stat(path.join(output, name))).size, sha256: await sha256OfFile(path.join(output, name)) });
+    expect(model.body.files).toEqual([
+      { ...(await inRun('flxflow_final.safetensors')), main: true },
+      { ...(await inRun('text_encoder.safetensors')), main: false },
+    ]);
+    const stored = path.join(setting.ws.home, 'models', 'checkpoint', 'run', job.id, 'final');
+    expect((await readdir(stored)).sort()).toEqual(['flxflow_final.safetensors', 'text_encoder.safetensors']);
 
     const first = await serve.request<Metrics>('GET', `/api/jobs/${job.id}/metrics`);
     expect(first.status).toBe(200);

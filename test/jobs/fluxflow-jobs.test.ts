@@ -2,11 +2,12 @@
  * FluxFlow runs through the jobs domain against a real workspace (SQLite, library, datasets), with the
  * FLUXFLOW ENGINE DOUBLE as the engine behind its scenario stand-in, started by the in-test runner
  * (helpers/process-runner.ts: the shim's file protocol, no sandbox): a run queued and run to `succeeded` with
- * its checkpoint in the library as a `fluxflow` checkpoint and its JSONL metrics readable, an OOM ending
+ * its checkpoint in the library as a `fluxflow` checkpoint (its text encoder in the same entry) and its JSONL
+ * metrics readable, and FluxFlow's own settings named where a job cannot go on; an OOM ending
  * `failed` with `cuda-oom`, and a resume from the saved state as a new job.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
@@ -17,12 +18,15 @@ import { JobService } from '../../src/jobs/job-service.ts';
 import { jobSettingsSchema } from '../../src/jobs/job-settings.ts';
 import type { JobRecord } from '../../src/jobs/job-types.ts';
 import type { RunManifest } from '../../src/jobs/run-manifest.ts';
+import { sha256OfFile } from '../../src/library/import-model-set.ts';
 import { openStudio, type Studio } from '../../src/studio/studio.ts';
 import { fluxflowEngineStatus } from '../../src/training/engines/fluxflow/engine-location.ts';
 import { FluxflowJobEngine } from '../../src/training/engines/fluxflow/job-engine.ts';
+import { resolveFluxflowRun } from '../../src/training/engines/fluxflow/resolve-run.ts';
 import { probeGpus } from '../../src/training/planner/probe-gpus.ts';
 import { speedHistoryFile } from '../../src/training/planner/speed-history.ts';
 import { studioRunResolver } from '../../src/training/resolve-run.ts';
+import { parseRunConfig } from '../../src/training/schema/index.ts';
 import { makeHome } from '../helpers/studio.ts';
 import { writeFluxflowScenarioEngine, type FluxflowScenarioEngine } from './fluxflow-scenario-engine.ts';
 import { fakeNvidiaSmi } from './helpers/job-workspace.ts';
@@ -127,7 +131,22 @@ describe('FluxFlow runs through the job service', () => {
 
     const model = await studio.library.get(done.outputModelId ?? '');
     expect(model).toMatchObject({ kind: 'checkpoint', family: 'fluxflow', name: 'flxflow_final.safetensors', source: { type: 'run', provenance: { job: job.id, engine: 'fluxflow', family: 'fluxflow' } } });
-    expect(await studio.library.fileOf(model.id)).toContain(path.join('models', 'checkpoint', 'run', job.id, 'final'));
+    const mainFile = await studio.library.fileOf(model.id);
+    expect(mainFile).toBe(path.join(studio.workspace.paths.areas.models, 'checkpoint', 'run', job.id, 'final', 'flxflow_final.safetensors'));
+    // The text encoder (the larger file) goes along in the same entry, so a fine-tune from it starts from the
+    // trained encoder; the checkpoint stays the main file. Both are the run's last save, byte for byte.
+    const output = path.join(await runDir(job.id), 'work', 'output');
+    expect(model.files).toEqual([
+      { path: 'flxflow_final.safetensors', size: (await stat(path.join(output, 'flxflow_final.safetensors'))).size, sha256: await sha256OfFile(path.join(output, 'flxflow_final.safetensors')), main: true },
+      { path: 'text_encoder.safetensors', size: (await stat(path.join(output, 'text_encoder.safetensors'))).size, sha256: await sha256OfFile(path.join(output, 'text_encoder.safetensors')), main: false },
+    ]);
+    expect(model.files[1]?.size).toBeGreaterThan(model.files[0]?.size ?? Infinity);
+    expect(model.hashes.sha256).toBe(model.files[0]?.sha256);
+    expect(await sha256OfFile(path.join(path.dirname(mainFile), 'text_encoder.safetensors'))).toBe(model.files[1]?.sha256);
+    const fineTune = parseRunConfig({ ...fluxflowConfig('next'), fineTuneFrom: model.id });
+    if (fineTune.kind !== 'fluxflow') throw new Error('a FluxFlow config');
+    const resolved = await resolveFluxflowRun({ workspace: { library: studio.library, datasets: { root: studio.datasets.root } }, config: fineTune });
+    expect(resolved.fineTune).toEqual({ checkpoint: mainFile, textEncoder: path.join(path.dirname(mainFile), 'text_encoder.safetensors') });
     // The planner's speed table covers kohya families only: a FluxFlow run records none.
     expect(existsSync(speedHistoryFile(studio.workspace.paths.areas.engines))).toBe(false);
 
@@ -138,6 +157,9 @@ describe('FluxFlow runs through the job service', () => {
     expect((await jobs.metrics(job.id, metrics.cursor)).points).toEqual([]);
     // Nothing to promote: every FluxFlow save overwrites the same file.
     expect(await jobs.checkpoints(job.id)).toEqual([]);
+    await expect(jobs.promote(job.id, { epoch: 1 })).rejects.toMatchObject({ code: 'checkpoint-not-found', hint: expect.stringContaining('FluxFlow overwrites one checkpoint') });
+    // A finished run trains on through FluxFlow's own setting, not kohya's.
+    await expect(jobs.resume(job.id)).rejects.toMatchObject({ code: 'job-not-resumable', hint: expect.stringContaining('fineTuneFrom') });
   });
 
   it('an OOM ends the run failed with cuda-oom; it saved state before, so it can be resumed', async () => {
@@ -177,6 +199,7 @@ describe('FluxFlow runs through the job service', () => {
     await engine.set({ early: { fail: 'crash:1' } });
     const job = await until((await jobs.enqueue({ config: fluxflowConfig('early') })).id, ended);
     expect(job).toMatchObject({ state: 'failed', resumable: false, failure: { code: 'crash' } });
-    await expect(jobs.resume(job.id)).rejects.toMatchObject({ code: 'no-saved-state' });
+    // The hint names FluxFlow's save setting (it always saves its state), not kohya's saving.saveState.
+    await expect(jobs.resume(job.id)).rejects.toMatchObject({ code: 'no-saved-state', hint: expect.stringContaining('output.checkpointSaveInterval') });
   });
 });

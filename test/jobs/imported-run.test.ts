@@ -4,7 +4,8 @@
  * shim, bubblewrap where it works, the KOHYA ENGINE DOUBLE): it runs to success with the inputs bound
  * read-only and hashed into the manifest. In-process through the jobs domain: an input changed between enqueue
  * and start fails the run with the file named; an unsafe pickle refuses enqueue. Over HTTP only the install's
- * API secret may send operator paths: a browser session and a named token are refused.
+ * API secret may send operator paths or resume a job built on them: a browser session and a named token are
+ * refused, each refusal a security event.
  */
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -240,7 +241,7 @@ describe('the jobs domain in this process', () => {
 });
 
 describe('through a running studio', () => {
-  it('the CLI queues it with the API secret; a browser session and a named token are refused', async () => {
+  it('the CLI queues and resumes it with the API secret; a browser session and a named token are refused both, as security events', async () => {
     const token = runCli(setting, ['token', 'create', 'install', '--json']);
     expect(token.code).toBe(0);
     const named = (JSON.parse(token.stdout) as { token: string }).token;
@@ -258,26 +259,51 @@ describe('through a running studio', () => {
       const spec = await readRunFile<ShimSpecFile>(remote?.id ?? '', 'shim.json');
       expect(spec.sandbox.readOnly).toEqual(expect.arrayContaining([model, images]));
 
-      const body = JSON.stringify({ import: request(await readFile(file, 'utf8'), 'imported-remote.toml') });
       const pairing = await rawRequest({ url: serve.pairingUrl, headers: { 'sec-fetch-site': 'none' } });
       const cookie = (pairing.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
-      const fromPage = await rawRequest({
-        url: `${serve.url}/api/jobs`,
-        method: 'POST',
-        headers: { cookie, origin: serve.url, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' },
-        body,
-      });
-      expect(fromPage.status).toBe(403);
-      expect(fromPage.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'operator-paths-refused', message: expect.stringContaining('browser session') });
+      const fromPage = (route: string, body: string) =>
+        rawRequest({ url: `${serve.url}${route}`, method: 'POST', headers: { cookie, origin: serve.url, 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' }, body });
+      const fromToken = (route: string, body: string) => rawRequest({ url: `${serve.url}${route}`, method: 'POST', headers: { authorization: `Bearer ${named}`, 'content-type': 'application/json' }, body });
+      const refusals = async () => (await serve.request<{ events: Array<{ kind: string; detail: string }> }>('GET', '/api/security-events?limit=500')).body.events.filter((event) => event.kind === 'operator-paths-refused').map((event) => event.detail);
+
+      // This run crashes after its first epoch's save, so it can be resumed.
+      await setting.engine.set({ 'imported-resume': { fail: 'crash:25', speed: 100 } });
+      const body = JSON.stringify({ import: request(await readFile(await configFile('imported-resume'), 'utf8'), 'imported-resume.toml') });
+      const page = await fromPage('/api/jobs', body);
+      expect(page.status).toBe(403);
+      expect(page.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'operator-paths-refused', message: expect.stringContaining('browser session') });
       // A named token — even one called "install" — is not the CLI's credential.
-      const fromToken = await rawRequest({ url: `${serve.url}/api/jobs`, method: 'POST', headers: { authorization: `Bearer ${named}`, 'content-type': 'application/json' }, body });
-      expect(fromToken.status).toBe(403);
-      expect(fromToken.json<{ error: { code: string } }>().error.code).toBe('operator-paths-refused');
+      const byToken = await fromToken('/api/jobs', body);
+      expect(byToken.status).toBe(403);
+      expect(byToken.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'operator-paths-refused', message: expect.stringContaining('the named token "install"') });
       expect((await serve.request<{ jobs: JobRecord[] }>('GET', '/api/jobs')).body.jobs.filter((job) => job.state === 'queued')).toEqual([]);
+      expect(await refusals()).toEqual([expect.stringMatching(/^POST \/api\/jobs: .*named token "install"/), expect.stringMatching(/^POST \/api\/jobs: .*browser session/)]);
+
       // With the API secret the same body is queued.
       const queued = await serve.request<JobRecord>('POST', '/api/jobs', JSON.parse(body) as unknown);
       expect(queued.status).toBe(200);
-      expect((await waitForJob(serve, queued.body.id, isFinal)).state).toBe('succeeded');
+      const crashed = await waitForJob(serve, queued.body.id, isFinal);
+      expect(crashed).toMatchObject({ state: 'failed', resumable: true, failure: { code: 'crash' } });
+
+      // Resuming it reads the operator's files again: the same rule as queueing it.
+      const route = `/api/jobs/${crashed.id}/resume`;
+      const pageResume = await fromPage(route, '{}');
+      expect(pageResume.status).toBe(403);
+      expect(pageResume.json<{ error: { code: string; message: string; hint: string } }>().error).toMatchObject({
+        code: 'operator-paths-refused',
+        message: expect.stringContaining(`Job ${crashed.id} runs an imported config`),
+        hint: expect.stringContaining(`lorasmith jobs resume ${crashed.id}`),
+      });
+      expect((await fromToken(route, '{}')).status).toBe(403);
+      expect((await serve.request<{ jobs: JobRecord[] }>('GET', '/api/jobs')).body.jobs.filter((job) => job.resumedFrom === crashed.id)).toEqual([]);
+      expect((await refusals()).slice(0, 2)).toEqual([expect.stringMatching(new RegExp(`^POST ${route}: .*named token "install"`)), expect.stringMatching(new RegExp(`^POST ${route}: .*browser session`))]);
+
+      await setting.engine.set({ 'imported-resume': { speed: 100 } });
+      const resumed = await serve.request<JobRecord>('POST', route, {});
+      expect(resumed.status).toBe(200);
+      expect(resumed.body).toMatchObject({ state: 'queued', resumedFrom: crashed.id });
+      expect((await waitForJob(serve, resumed.body.id, isFinal)).state).toBe('succeeded');
+      expect(await refusals()).toHaveLength(4);
     } finally {
       await serve.stop();
     }

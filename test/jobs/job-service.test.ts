@@ -238,6 +238,19 @@ describe('slots and the queue', () => {
     expect(job.device).toBe('unknown');
     await jobs.cancel(job.id);
   });
+
+  it('a run for an engine this service was not given is refused before it queues, naming the kinds it can run', async () => {
+    const jobs = service();
+    const before = (await jobs.list()).length;
+    const fluxflow = { schema: 'lorasmith/run@1', kind: 'fluxflow', data: { dataset: 'dogs' }, pipeline: { steps: [{ name: 'vae', nEpochs: 1, trainVae: true }] } };
+    await expect(jobs.enqueue({ config: fluxflow })).rejects.toMatchObject({
+      code: 'engine-not-available',
+      status: 400,
+      message: 'This studio has no fluxflow engine to launch the run with.',
+      hint: 'Use a run of kind "kohya".',
+    });
+    expect(await jobs.list()).toHaveLength(before);
+  });
 });
 
 describe('stop, resume and restarts', () => {

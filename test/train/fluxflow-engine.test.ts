@@ -171,6 +171,8 @@ describe('FluxFlow adapter against the engine double', () => {
     if (!checkpoint.ok) throw new Error('invalid checkpoint');
     expect(checkpoint.header.tensors.every((tensor) => tensor.name.startsWith('diffuser.'))).toBe(true);
     expect(detectFamilyAndKind({ tensors: checkpoint.header.tensors, metadata: checkpoint.header.metadata })).toMatchObject({ kind: 'checkpoint', family: 'fluxflow' });
+    // The launch names the text encoder as the output's companion: the job stores both in one library entry.
+    expect(first.launch.outputCompanions).toEqual([path.join(path.dirname(first.launch.outputFile), 'text_encoder.safetensors')]);
     const textEncoder = await validateSafetensorsFile({ path: path.join(path.dirname(first.launch.outputFile), 'text_encoder.safetensors') });
     if (!textEncoder.ok) throw new Error('invalid text encoder');
     expect(detectFamilyAndKind({ tensors: textEncoder.header.tensors, metadata: textEncoder.header.metadata })).toMatchObject({ kind: 'text-encoder', family: 'fluxflow' });

@@ -1,4 +1,8 @@
-/** Shapes of the studio's HTTP API, as the server sends them. */
+/**
+ * Shapes of the studio's HTTP API, as the server sends them. The model library's come from the server's own
+ * declarations (node-free modules, so importing their types keeps the web build free of node code).
+ */
+import type { ModelRecord } from '../../src/library/model-record.ts';
 
 export interface ApiErrorBody {
   code: string;
@@ -79,85 +83,8 @@ export function isFinalState(state: TaskState): boolean {
   return state !== 'queued' && state !== 'running';
 }
 
-export type ModelKind = 'checkpoint' | 'lora' | 'vae' | 'text-encoder' | 'embedding' | 'tagger' | 'other';
-export type ModelFormat = 'safetensors' | 'gguf' | 'onnx';
-export type PredictionType = 'epsilon' | 'v' | 'unknown';
-export type ModelSourceType = 'local' | 'upload' | 'hf' | 'civitai' | 'url' | 'run';
-
-export interface LoraInfo {
-  naming: string;
-  algorithm: string;
-  dora: boolean;
-  /** The trainer's network module when the metadata names it, e.g. `networks.lora`. */
-  networkModule?: string | null;
-  rank: number | null;
-  convRank: number | null;
-  alpha: number | null;
-  /** Target group → number of modules adapted. */
-  targets: Record<string, number>;
-}
-
-/** One file of a library entry, relative to the entry's folder; the main one is fingerprinted and hashed. */
-export interface ModelFileEntry {
-  path: string;
-  size: number | null;
-  sha256: string | null;
-  main: boolean;
-}
-
-/** Civitai's licence flags of a model, as its uploader set them. */
-export interface CivitaiLicense {
-  /** `Image`, `RentCivit`, `Rent`, `Sell`; empty = no commercial use. */
-  allowCommercialUse: string[];
-  allowNoCredit: boolean | null;
-  allowDerivatives: boolean | null;
-  allowDifferentLicense: boolean | null;
-}
-
-/** What Civitai said about the entry's main file, by SHA-256 (`POST /api/models/:id/identify`). */
-export interface CivitaiIdentification {
-  found: boolean;
-  sha256: string;
-  checkedAt: string;
-  modelId: number | null;
-  versionId: number | null;
-  modelName: string | null;
-  versionName: string | null;
-  modelType: string | null;
-  baseModel: string | null;
-  trainedWords: string[];
-  license: CivitaiLicense | null;
-  url: string | null;
-}
-
-export interface ModelRecord {
-  id: string;
-  name: string;
-  kind: ModelKind;
-  /** 'sd1' | 'sd2' | 'sdxl' | 'sd3' | 'flux1' | 'chroma' | 'lumina2' | 'hunyuan-image-2.1' | 'anima' | 'fluxflow' | 'unknown' */
-  family: string;
-  variant: string | null;
-  predictionType: PredictionType;
-  format: ModelFormat;
-  verdict: 'safe';
-  warnings: string[];
-  size: number;
-  tensorCount: number;
-  parameterCount: number;
-  hashes: { sha256: string; autoV2: string; autoV1: string | null; sshsModelHash: string | null };
-  lora: LoraInfo | null;
-  source: {
-    type: ModelSourceType;
-    converted: null | { from: string; originalName: string; originalSha256: string };
-    /** Where it came from as the hub named it (repo, commit, path; model, version, file ids …). */
-    provenance?: Record<string, string | number | boolean | null>;
-  };
-  evidence: string[];
-  createdAt: string;
-  /** Every file of the entry (a diffusers folder or a tagger has several); `size` is their total. */
-  files: ModelFileEntry[];
-  civitai: CivitaiIdentification | null;
-}
+export type { ModelKind } from '../../src/formats/fingerprint/types.ts';
+export type { CivitaiLicense, ModelRecord, ModelSourceType } from '../../src/library/model-record.ts';
 
 export interface TensorInfo {
   name: string;
@@ -167,7 +94,7 @@ export interface TensorInfo {
 }
 
 export interface ModelHeader {
-  format: ModelFormat;
+  format: ModelRecord['format'];
   tensors: TensorInfo[];
   metadata: Record<string, string>;
   dtypes: Record<string, { count: number; bytes: number }>;

@@ -2,16 +2,10 @@ import { open } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { LorasmithError, errnoCode } from '../../core/errors.ts';
 import { MAX_CAPTION_BYTES, decodeCaption, parseTags } from './caption-text.ts';
+import type { CaptionRecord } from '../dataset-api-types.ts';
 import { listDatasetImages, resolveDatasetImage, type DatasetImage, type DatasetScope } from './dataset-files.ts';
 
-export interface CaptionRecord {
-  image: string;
-  caption: string;
-  /** False when the image has no caption file; `text` is then empty. */
-  exists: boolean;
-  text: string;
-  tags: string[];
-}
+export type { CaptionRecord };
 
 /** A caption as found on disk: the exact bytes (for undo) and its text. */
 export interface LoadedCaption {

@@ -10,12 +10,15 @@ import { z } from 'zod';
 import type { LorasmithError } from '../../core/errors.ts';
 import type { CivitaiLicense } from '../../library/model-record.ts';
 import type { DownloadExpected } from '../download-file.ts';
+import type { CivitaiFile, CivitaiModelSummary, CivitaiVersion } from '../hub-api-types.ts';
 import { hubError } from '../hub-error.ts';
 import { statusError } from '../http-status-error.ts';
 import { fetchJson, type ApiFailure, type HubNetwork } from '../hub-network.ts';
 import type { SafeFetchFn } from '../safe-fetch.ts';
 import { safeFetch } from '../safe-fetch.ts';
 import type { ProviderPolicy } from '../url-policy.ts';
+
+export type { CivitaiFile, CivitaiModelSummary, CivitaiVersion };
 
 const MAX_ID = 2 ** 31 - 1;
 const id = z.number().int().min(1).max(MAX_ID);
@@ -80,43 +83,6 @@ const modelSchema = z
   })
   .loose();
 const searchSchema = z.object({ items: z.array(modelSchema).max(1000) }).loose();
-
-export interface CivitaiFile {
-  id: number;
-  /** Untrusted: sanitised before it names anything on disk (CV-R06). */
-  name: string;
-  type: string | null;
-  sizeKB: number;
-  primary: boolean;
-  format: string | null;
-  fp: string | null;
-  /** Informational only (CV-R05). */
-  pickleScanResult: string | null;
-  virusScanResult: string | null;
-  /** Only well-formed hashes, upper-case keys as the API names them. */
-  hashes: Partial<Record<'AutoV1' | 'AutoV2' | 'AutoV3' | 'SHA256' | 'CRC32' | 'BLAKE3', string>>;
-}
-
-export interface CivitaiVersion {
-  id: number;
-  modelId: number;
-  name: string | null;
-  modelName: string | null;
-  modelType: string | null;
-  baseModel: string | null;
-  trainedWords: string[];
-  files: CivitaiFile[];
-}
-
-export interface CivitaiModelSummary {
-  id: number;
-  name: string;
-  type: string | null;
-  nsfw: boolean;
-  creator: string | null;
-  downloads: number;
-  versions: Array<{ id: number; name: string | null; baseModel: string | null }>;
-}
 
 /** A model (`GET /api/v1/models/{id}`): what `models identify` reads besides the version, its licence. */
 export interface CivitaiModel {

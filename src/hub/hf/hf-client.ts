@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { LorasmithError } from '../../core/errors.ts';
 import { createSafeFetch, type WhatwgFetch } from '../create-safe-fetch.ts';
 import type { DownloadExpected } from '../download-file.ts';
+import type { HfModelSummary } from '../hub-api-types.ts';
 import { hubError } from '../hub-error.ts';
 import { defaultSleep, fetchJson, type ApiFailure, type HubNetwork } from '../hub-network.ts';
 import { parseRetryAfter } from '../download-file.ts';
@@ -20,6 +21,8 @@ import { transferError } from '../safe-fetch.ts';
 import type { ProviderPolicy } from '../url-policy.ts';
 import { hfError } from './hf-errors.ts';
 import { assertRepoId, assertRepoPath, assertRevision, encodeRepoPath, isCommit, resolveUrl } from './hf-names.ts';
+
+export type { HfModelSummary };
 
 export interface HfClientParams {
   /** From buildProviderPolicy({ provider: 'hf', token }): the token rides on the policy, bound to the API origin. */
@@ -42,17 +45,6 @@ export interface HfFileEntry {
   xet: boolean;
   /** The Hub's own scan status when listed with expand (informational only, PKL-R13). */
   securityStatus: string | null;
-}
-
-export interface HfModelSummary {
-  id: string;
-  downloads: number;
-  likes: number;
-  updatedAt: string;
-  gated: boolean;
-  private: boolean;
-  tags: string[];
-  pipelineTag: string | null;
 }
 
 export interface HfSearchParams {

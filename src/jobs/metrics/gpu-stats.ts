@@ -6,30 +6,14 @@
  */
 import type { ProgramRunner } from '../../core/run-program.ts';
 import { excerpt, queryNvidiaSmi, splitNvidiaSmiCsv } from '../../training/planner/probe-gpus.ts';
+import type { GpuStat, GpuStatsSample } from '../job-api-types.ts';
+
+export type { GpuStat, GpuStatsSample };
 
 export const GPU_STATS_ARGS: readonly string[] = [
   '--query-gpu=index,uuid,utilization.gpu,memory.used,memory.total,temperature.gpu',
   '--format=csv,noheader,nounits',
 ];
-
-export interface GpuStat {
-  index: number;
-  /** `GPU-…` (or `MIG-…`): what a run's claimed GPU set may name instead of the index. */
-  uuid: string;
-  /** The numbers are null where the driver says `[N/A]` / `[Not Supported]` (MIG slices, some boards). */
-  utilizationPct: number | null;
-  memoryUsedMiB: number | null;
-  memoryTotalMiB: number | null;
-  temperatureC: number | null;
-}
-
-/** One reading; `at` is milliseconds since the epoch. */
-export type GpuStatsSample =
-  | { state: 'ok'; at: number; gpus: GpuStat[] }
-  /** No NVIDIA driver, or it found no device: a CPU machine, nothing to show. */
-  | { state: 'unavailable'; at: number; reason: string }
-  /** nvidia-smi failed, hung past its time limit, or printed what does not parse. */
-  | { state: 'error'; at: number; reason: string };
 
 const WHOLE = /^\d{1,9}$/;
 const NOT_AVAILABLE = /^\[?(n\/a|not supported|unknown error)\]?$/i;

@@ -22,6 +22,9 @@
  */
 import path from 'node:path';
 import type { PhaseDirective, SnapshotDirective } from '../../training/engines/engine.ts';
+import type { SandboxMode } from '../job-api-types.ts';
+
+export type { SandboxMode };
 
 export const SHIM_SPEC_FILE = 'shim.json';
 export const SHIM_STATUS_FILE = 'status.json';
@@ -29,9 +32,6 @@ export const SHIM_LOG_DIR = 'logs';
 export const PARSED_CURSOR_FILE = 'parsed.json';
 export const SHIM_SNAPSHOT_DIR = 'snapshots';
 export const SHIM_STDERR_FILE = 'shim.log';
-
-/** `bwrap`: bubblewrap; `cgroup`: a cgroup v2 folder written directly; `unsandboxed`: process group only. */
-export type SandboxMode = 'bwrap' | 'cgroup' | 'unsandboxed';
 
 export interface ShimSpec {
   version: 1;

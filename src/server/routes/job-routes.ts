@@ -2,17 +2,18 @@
  * Jobs over HTTP (DESIGN.md §5): the queue, one job, its recorded events and log, SSE per job and for the
  * whole studio (cookie for the page, bearer token for the CLI, as every /api route), and the controls —
  * enqueue (rate limited as the training-start class), stop, cancel, resume, move, promote. The config names
- * library ids and dataset names; an imported config's operator paths (`import`) are taken only from the bearer
- * of the install's API secret, which is the local CLI's credential.
+ * library ids and dataset names; an imported config's operator paths (`import`) are taken, and a job built
+ * on them is resumed, only for the bearer of the install's API secret, which is the local CLI's credential.
  */
 import type {} from '@fastify/rate-limit';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { LorasmithError } from '../../core/errors.ts';
 import type { JobUpdate } from '../../jobs/job-service.ts';
 import { JOB_STATES, isFinalJobState, type JobRecord } from '../../jobs/job-types.ts';
 import { operatorImportSchema } from '../../training/import/operator-job.ts';
 import type { App, RouteContext } from '../context.ts';
-import { requireAuth, type RequestAuth } from '../request-auth.ts';
+import { requireAuth } from '../request-auth.ts';
 import { idParams, optionalEmptyBody } from '../schemas.ts';
 import { openSse } from '../sse.ts';
 
@@ -33,17 +34,17 @@ export const enqueueBody = z
   .refine((body) => (body.config === undefined) !== (body.import === undefined), 'give exactly one of config or import');
 
 /**
- * Operator paths name files anywhere on this machine, so only the operator's own CLI may send them: the bearer
- * of this install's API secret — never a browser session, never a named token given to a script or a device.
+ * Operator paths name files anywhere on this machine, so only the operator's own CLI may send them — or resume
+ * a job that reads them again: the bearer of this install's API secret, never a browser session, never a named
+ * token given to a script or a device. A refusal is a security event.
  */
-function operatorPathsRefused(auth: RequestAuth): LorasmithError {
-  return new LorasmithError({
-    code: 'operator-paths-refused',
-    message: `An imported config names files outside the workspace; the studio takes those only from the lorasmith CLI on this machine, not from ${auth.kind === 'session' ? 'a browser session' : `the named token ${JSON.stringify(auth.kind === 'bearer' ? auth.tokenName : '')}`}.`,
-    hint: 'Run `lorasmith train CONFIG` on the studio’s machine, or import the files into the library and datasets and send a lorasmith run config.',
-    exitCode: 2,
-    status: 403,
-  });
+async function requireOperatorCaller(ctx: RouteContext, request: FastifyRequest, refused: { what: string; hint: string }): Promise<void> {
+  const auth = requireAuth(request.auth);
+  if (auth.kind === 'bearer' && auth.apiSecret) return;
+  const caller = auth.kind === 'session' ? 'a browser session' : `the named token ${JSON.stringify(auth.tokenName)}`;
+  const message = `${refused.what} names files outside the workspace; the studio takes those only from the lorasmith CLI on this machine, not from ${caller}.`;
+  await ctx.studio.securityEvents.record('operator-paths-refused', `${request.method} ${request.url.split('?')[0] ?? ''}: ${message}`, request.ip);
+  throw new LorasmithError({ code: 'operator-paths-refused', message, hint: refused.hint, exitCode: 2, status: 403 });
 }
 
 const resumeBody = z.object({ gpus: gpuList.optional(), allowUnknownGpu: z.boolean().optional(), allowUnsandboxed: z.boolean().optional() }).strict().nullish();
@@ -148,8 +149,10 @@ export function jobRoutes(app: App, ctx: RouteContext): void {
     const { config, import: imported, gpus, allowUnknownGpu, allowUnsandboxed } = request.body;
     const options = { ...(gpus === undefined ? {} : { gpus }), ...(allowUnknownGpu === undefined ? {} : { allowUnknownGpu }), ...(allowUnsandboxed === undefined ? {} : { allowUnsandboxed }) };
     if (imported === undefined) return jobs.enqueue({ config, ...options });
-    const auth = requireAuth(request.auth);
-    if (auth.kind !== 'bearer' || !auth.apiSecret) throw operatorPathsRefused(auth);
+    await requireOperatorCaller(ctx, request, {
+      what: 'An imported config',
+      hint: 'Run `lorasmith train CONFIG` on the studio’s machine, or import the files into the library and datasets and send a lorasmith run config.',
+    });
     return jobs.enqueueImported({ import: imported, ...options });
   });
 
@@ -234,7 +237,9 @@ export function jobRoutes(app: App, ctx: RouteContext): void {
 
   app.post('/api/jobs/:id/resume', { schema: { tags, params: idParams, body: resumeBody, response: { 200: jobRecord } }, config: trainingStart }, async (request) => {
     const body = request.body ?? {};
-    return jobs.resume(request.params.id, {
+    const id = request.params.id;
+    if (await jobs.isImported(id)) await requireOperatorCaller(ctx, request, { what: `Job ${id} runs an imported config that`, hint: `Run \`lorasmith jobs resume ${id}\` on the studio’s machine.` });
+    return jobs.resume(id, {
       ...(body.gpus === undefined ? {} : { gpus: body.gpus }),
       ...(body.allowUnknownGpu === undefined ? {} : { allowUnknownGpu: body.allowUnknownGpu }),
       ...(body.allowUnsandboxed === undefined ? {} : { allowUnsandboxed: body.allowUnsandboxed }),

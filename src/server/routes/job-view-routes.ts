@@ -10,6 +10,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { LorasmithError, errnoCode, isLorasmithError } from '../../core/errors.ts';
+import type { SampleInfo } from '../../jobs/job-api-types.ts';
 import type { JobRecord } from '../../jobs/job-types.ts';
 import { collectArtifacts } from '../../jobs/shim/collect-artifacts.ts';
 import { openContainedFile } from '../../jobs/shim/contained-file.ts';
@@ -30,19 +31,6 @@ const KOHYA_SAMPLE = /^(?:.+_)?(?:e(\d{6})|(\d{6}))_(\d{2})_\d{14}(?:_(\d{1,20})
 const SAMPLE_NAME = /^[^/\\\u0000-\u001f\u007f]{1,251}\.png$/;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const MAX_SAMPLES = 5000;
-
-interface SampleInfo {
-  name: string;
-  /** From an epoch-end (or `sample_at_first`, 0) sample's name. */
-  epoch: number | null;
-  /** From a step sample's name. */
-  step: number | null;
-  /** Index of the prompt in the prompts file. */
-  prompt: number | null;
-  seed: number | null;
-  size: number;
-  modifiedAt: string;
-}
 
 function parseSampleName(name: string): Pick<SampleInfo, 'epoch' | 'step' | 'prompt' | 'seed'> {
   const match = KOHYA_SAMPLE.exec(name);

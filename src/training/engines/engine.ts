@@ -4,8 +4,9 @@
  * keep their richer types (KohyaLaunch, KohyaEvent, …); these are the engine-neutral views of them.
  */
 import type { RunConfig } from '../schema/index.ts';
+import type { EngineEvent, EngineId, MetricBatch, MetricsCursor } from './engine-events.ts';
 
-export type EngineId = 'kohya' | 'fluxflow';
+export type { EngineEvent, EngineId, MetricBatch, MetricPoint, MetricsCursor } from './engine-events.ts';
 
 /** A watchdog phase (DESIGN §5: start-up, caching, training at k × the last step time with a floor). */
 export interface PhaseDirective {
@@ -48,17 +49,12 @@ export interface EngineLaunch {
   sandbox: EngineSandbox;
   /** Where the final output will be when the run succeeds (absolute, inside `work/`). */
   outputFile: string;
+  /**
+   * Files the final output enters the library with, as one entry whose main file it stays (absolute, inside
+   * `work/`): FluxFlow's text encoder, which a fine-tune from the entry reads beside the checkpoint.
+   */
+  outputCompanions?: string[];
 }
-
-/** Engine-neutral events, persisted to `runs/<id>/events.jsonl` by the server. */
-export type EngineEvent =
-  | { kind: 'progress'; step: number; total: number; itPerSec?: number; remainingS?: number; loss?: number; epoch?: number }
-  | { kind: 'phase'; phase: string }
-  | { kind: 'epoch'; epoch: number; total: number }
-  | { kind: 'checkpoint'; path: string; final: boolean }
-  | { kind: 'sample'; step?: number; path?: string }
-  | { kind: 'warning'; code: string; message: string }
-  | { kind: 'error'; code: string; message: string; hint: string; fatal: boolean };
 
 export interface EngineExit {
   code: number | null;
@@ -79,23 +75,6 @@ export interface EngineOutcome {
 export interface EngineOutputParser {
   parse(line: string): EngineEvent[];
   finish(exit: EngineExit): { events: EngineEvent[]; outcome: EngineOutcome };
-}
-
-/** One metric point (TensorBoard scalar or engine JSONL row). */
-export interface MetricPoint {
-  tag: string;
-  step: number;
-  value: number;
-  /** Seconds since the epoch, when the source records it. */
-  wallTime?: number;
-}
-
-/** Opaque per-engine resume position for `metrics` (file names and byte offsets). */
-export type MetricsCursor = Record<string, number>;
-
-export interface MetricBatch {
-  points: MetricPoint[];
-  cursor: MetricsCursor;
 }
 
 export interface PrepareParams {

@@ -6,11 +6,26 @@
 import path from 'node:path';
 import { LorasmithError } from '../../core/errors.ts';
 import { redactDeep } from '../../core/redact.ts';
+import type { RunConfig } from '../schema/index.ts';
 import type { EngineId } from './engine.ts';
 
 /** `kohya-launch-invalid`, `fluxflow-launch-invalid`: a launch that cannot be built from these inputs. */
 export function launchError(engine: EngineId, message: string, hint: string): LorasmithError {
   return new LorasmithError({ code: `${engine}-launch-invalid`, message, hint, exitCode: 2, status: 400 });
+}
+
+const ENGINE_NAMES: Record<EngineId, string> = { kohya: 'kohya sd-scripts', fluxflow: 'FluxFlow' };
+
+/**
+ * The config of a run this engine's adapter was handed. The job service picks the adapter by the config's
+ * kind, so another kind here is a bug, not something a user can cause or fix.
+ */
+export function runConfigOf<K extends EngineId>(engine: K, config: RunConfig): Extract<RunConfig, { kind: K }> {
+  if (config.kind !== engine) {
+    throw new LorasmithError({ code: `${engine}-launch-invalid`, message: `A ${config.kind} run was handed to the ${ENGINE_NAMES[engine]} engine.`, hint: 'This is a bug in the job scheduler; report it.', exitCode: 2, status: 500 });
+  }
+  // The check above is the narrowing; TypeScript does not narrow a union through a generic kind.
+  return config as Extract<RunConfig, { kind: K }>;
 }
 
 /** An absolute, normalised path without NUL: what may go on an engine's argv or into its environment. */

@@ -8,20 +8,9 @@
  *   or prints output that does not parse — starting needs an explicit override (`--allow-unknown-gpu`).
  */
 import { runProgram, type ProgramRunner } from '../../core/run-program.ts';
+import type { GpuDevice, GpuProbe } from './gpu-probe-types.ts';
 
-export interface GpuDevice {
-  index: number;
-  name: string;
-  /** MiB, as nvidia-smi reports with `nounits`. */
-  memoryTotalMiB: number;
-  memoryFreeMiB: number;
-  driverVersion: string;
-}
-
-export type GpuProbe =
-  | { mode: 'gpu'; gpus: GpuDevice[] }
-  | { mode: 'cpu'; reason: string }
-  | { mode: 'unknown'; reason: string };
+export type { GpuDevice, GpuProbe };
 
 export const NVIDIA_SMI_ARGS: readonly string[] = [
   '--query-gpu=index,name,memory.total,memory.free,driver_version',

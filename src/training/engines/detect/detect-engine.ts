@@ -9,9 +9,12 @@ import path from 'node:path';
 import { probeGpus as defaultProbeGpus, type GpuProbe } from '../../planner/probe-gpus.ts';
 import { runProgram, type ProgramResult, type ProgramRunner } from '../../../core/run-program.ts';
 import { existsAs as exists, isExecutableFile as executable } from './files.ts';
-import { engineLocation, type EngineEnv, type EngineId, type EngineLocationSettings, type LocationSource } from './engine-location.ts';
+import { engineLocation, type EngineEnv, type EngineId, type EngineLocationSettings } from './engine-location.ts';
+import type { EngineStatus, LocationSource } from './engine-status.ts';
 import { startupFileTargets, type StartupFileSet } from './locks.ts';
 import { readGitHead } from './read-git-head.ts';
+
+export type { EngineStatus };
 
 /** sd-scripts commit lorasmith is written against (kohya-sd-scripts.md "Upstream versions"). */
 export const KOHYA_PINNED_COMMIT = '48d368fa557731ad0488c07304dfeba8c07910eb';
@@ -27,33 +30,6 @@ export interface DetectEngineParams {
   torchTimeoutMs?: number;
   /** This engine's sets from `locks/startup-files.json`, to check the cache; none: the cache is not checked. */
   startupFiles?: readonly StartupFileSet[];
-}
-
-export interface EngineStatus {
-  engine: EngineId;
-  /** The checkout (kohya) or the engine folder (fluxflow) exists, the Python runs and imports torch (and, for FluxFlow, its package). */
-  installed: boolean;
-  /** The sd-scripts checkout (kohya) or `engines/fluxflow` (fluxflow, installed from the package index). */
-  root: string | null;
-  python: string;
-  /** The venv folder when `python` sits in one (`<venv>/bin/python` beside `pyvenv.cfg`). */
-  venv: string | null;
-  /** The checked-out commit (kohya), null when unknown or not a git checkout. */
-  commit: string | null;
-  /** Whether `commit` is the pinned one; null when there is no pin or no commit. */
-  commitIsPinned: boolean | null;
-  pythonVersion: string | null;
-  torch: { version: string; cuda: string | null } | null;
-  /** FluxFlow: the installed `fluxflow-training` version (package metadata). */
-  packageVersion: string | null;
-  /** An accelerate default config exists where accelerate would look (lorasmith passes its flags explicitly). */
-  accelerateConfig: boolean;
-  gpus: GpuProbe;
-  sources: { root: LocationSource; python: LocationSource };
-  /** The engine cache and the start-up file sets (Hub repositories) not complete in it; optional ones (gated) apart. */
-  startupFiles: { dir: string; missing: string[]; missingOptional: string[] };
-  /** What is missing or wrong, each a sentence with the fix. */
-  problems: string[];
 }
 
 /** Prints the interpreter's version; the installer asks the system Python the same. */

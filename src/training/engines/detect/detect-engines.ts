@@ -5,9 +5,12 @@
  */
 import type { ProgramRunner } from '../../../core/run-program.ts';
 import { probeGpus as defaultProbeGpus, type GpuProbe } from '../../planner/probe-gpus.ts';
-import { detectEngine, type EngineStatus } from './detect-engine.ts';
+import { detectEngine } from './detect-engine.ts';
 import { ENGINE_IDS, type EngineEnv, type EngineId, type EngineLocationSettings } from './engine-location.ts';
+import type { EnginesReport } from './engine-status.ts';
 import { LOCKS_DIR, readStartupFilesLock } from './locks.ts';
+
+export type { EngineReport, EnginesReport } from './engine-status.ts';
 
 export interface DetectEnginesParams {
   env: EngineEnv;
@@ -20,14 +23,6 @@ export interface DetectEnginesParams {
   probeGpus?: () => Promise<GpuProbe>;
   locksDir?: string;
   torchTimeoutMs?: number;
-}
-
-/** An engine's status without the GPU probe, which the report carries once. */
-export type EngineReport = Omit<EngineStatus, 'gpus'>;
-
-export interface EnginesReport {
-  gpus: GpuProbe;
-  engines: EngineReport[];
 }
 
 export async function detectEngines(params: DetectEnginesParams): Promise<EnginesReport> {

@@ -6,8 +6,10 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { EngineId } from '../engine-events.ts';
+import type { LocationSource } from './engine-status.ts';
 
-export type EngineId = 'kohya' | 'fluxflow';
+export type { EngineId, LocationSource };
 export const ENGINE_IDS: readonly EngineId[] = ['kohya', 'fluxflow'];
 
 /** The settings' view of the locations (null or absent: not set), plus where the workspace keeps engines. */
@@ -20,8 +22,6 @@ export interface EngineLocationSettings {
 }
 
 export type EngineEnv = Readonly<Record<string, string | undefined>>;
-
-export type LocationSource = 'env' | 'settings' | 'workspace';
 
 export interface EngineLocation {
   /** The sd-scripts checkout (kohya) or `engines/fluxflow` (fluxflow, installed from the package index). As given: may be relative when a variable or setting is. */

@@ -3,9 +3,9 @@
  * write its files and hand the shim the launch; parse its console; read its JSONL metrics.
  */
 import path from 'node:path';
-import { LorasmithError } from '../../../core/errors.ts';
 import type { RunConfig } from '../../schema/index.ts';
 import type { EngineLaunch, EngineOutputParser, MetricBatch, MetricsCursor, PrepareParams, TrainingEngine } from '../engine.ts';
+import { runConfigOf } from '../launch-common.ts';
 import type { FluxflowEngineLocation } from './engine-location.ts';
 import { FLUXFLOW_CHECKPOINT_FILE, FLUXFLOW_OUTPUT_DIR } from './layout.ts';
 import { prepareFluxflowRun, type FluxflowPhaseTimeouts } from './launch.ts';
@@ -20,14 +20,9 @@ export interface FluxflowEngineDeps {
   timeouts?: Partial<FluxflowPhaseTimeouts>;
 }
 
-/** A run of another kind reached the FluxFlow engine: a scheduler bug. */
-export function notFluxflow(config: RunConfig): LorasmithError {
-  return new LorasmithError({ code: 'fluxflow-launch-invalid', message: `A ${config.kind} run was handed to the FluxFlow engine.`, hint: 'This is a bug in the job scheduler; report it.', exitCode: 2, status: 500 });
-}
-
 /** FluxFlow's console parser for a run (the engine location plays no part in it). */
-export function createFluxflowParser(config: RunConfig): EngineOutputParser {
-  if (config.kind !== 'fluxflow') throw notFluxflow(config);
+export function createFluxflowParser(run: RunConfig): EngineOutputParser {
+  const config = runConfigOf('fluxflow', run);
   // The run folder is not known here: checkpoint events name the file relative to work/.
   return new FluxflowOutputParser({
     steps: config.pipeline.steps.map((step) => ({ name: step.name, nEpochs: step.nEpochs, ...(step.maxSteps === undefined ? {} : { maxSteps: step.maxSteps }) })),
@@ -45,8 +40,7 @@ export function createFluxflowEngine(deps: FluxflowEngineDeps): TrainingEngine &
     id: 'fluxflow',
 
     async prepare(params: FluxflowPrepareParams): Promise<EngineLaunch> {
-      const { config } = params;
-      if (config.kind !== 'fluxflow') throw notFluxflow(config);
+      const config = runConfigOf('fluxflow', params.config);
       const input = await resolveFluxflowRun({ workspace: deps.workspace, config, ...(params.resumeFrom === undefined ? {} : { resumeFrom: params.resumeFrom }) });
       const launch = await prepareFluxflowRun(input, {
         runDir: params.runDir,
@@ -55,7 +49,7 @@ export function createFluxflowEngine(deps: FluxflowEngineDeps): TrainingEngine &
         ...(deps.lang === undefined ? {} : { lang: deps.lang }),
         ...(deps.timeouts === undefined ? {} : { timeouts: deps.timeouts }),
       });
-      return { engine: 'fluxflow', argv: launch.argv, env: launch.env, cwd: launch.cwd, directives: launch.directives, sandbox: launch.sandbox, outputFile: launch.outputFile };
+      return { engine: 'fluxflow', argv: launch.argv, env: launch.env, cwd: launch.cwd, directives: launch.directives, sandbox: launch.sandbox, outputFile: launch.outputFile, outputCompanions: [launch.plan.output.textEncoder] };
     },
 
     createParser: createFluxflowParser,

@@ -6,19 +6,21 @@
  * a copy of the parent's (fluxflow.md §1.5). Every save overwrites the same files (§1.6), so a run has no
  * per-epoch files to promote: the shim's snapshots keep each save, and the final one enters the library.
  *
- * The checkpoint enters the library alone: `text_encoder.safetensors` (DistilBERT, 66M parameters) is usually
- * the larger file, and a multi-file entry is known by its largest weight file, which would make the entry a
- * text encoder. A fine-tune from such an entry starts its text encoder pretrained or random (the plan says so).
+ * The checkpoint enters the library with `text_encoder.safetensors` beside it (the launch names it as the
+ * output's companion), so a fine-tune from the entry starts from the trained text encoder. The text encoder
+ * (DistilBERT, 66M parameters) is usually the larger file, so the job names the checkpoint as the entry's main
+ * file rather than letting the largest file decide.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { LorasmithError, isLorasmithError } from '../../../core/errors.ts';
 import type { JobEngine, JobPrepareParams } from '../../../jobs/job-engine.ts';
 import type { RunInputs } from '../../../jobs/run-manifest.ts';
-import type { FluxflowRunConfig, RunConfig } from '../../schema/index.ts';
+import type { RunConfig } from '../../schema/index.ts';
 import type { EngineLaunch, EngineOutputParser, MetricBatch, MetricsCursor } from '../engine.ts';
+import { runConfigOf } from '../launch-common.ts';
 import type { FluxflowEngineStatus } from './engine-location.ts';
-import { createFluxflowEngine, createFluxflowParser, notFluxflow } from './fluxflow-engine.ts';
+import { createFluxflowEngine, createFluxflowParser } from './fluxflow-engine.ts';
 import { FLUXFLOW_STATE_FILE } from './layout.ts';
 import type { FluxflowPhaseTimeouts } from './launch.ts';
 import { readFluxflowMetrics } from './read-metrics.ts';
@@ -34,15 +36,19 @@ export interface FluxflowJobEngineParams {
 /** Matches no file name: FluxFlow overwrites one checkpoint per save instead of keeping per-epoch files. */
 const NO_PER_EPOCH_FILES = /^(?!)(\d+)?(\d+)?$/;
 
-function fluxflowConfig(config: RunConfig): FluxflowRunConfig {
-  if (config.kind !== 'fluxflow') throw notFluxflow(config);
-  return config;
-}
+/** What a FluxFlow job tells the user to change (output.*, fineTuneFrom; fluxflow.md §1.5, §1.6). */
+const FLUXFLOW_ADVICE = {
+  noSavedState:
+    'A FluxFlow run saves its state every output.checkpointSaveInterval batches and at each epoch end; this one ended before its first save. Lower output.checkpointSaveInterval to save sooner; start a new run now.',
+  trainFurther: 'It finished: start a new run to train further (fineTuneFrom continues from its checkpoint).',
+  noPerEpochFiles: 'FluxFlow overwrites one checkpoint at each save, so its runs have no per-epoch files; the final checkpoint is in the library.',
+} as const;
 
 export class FluxflowJobEngine implements JobEngine {
   readonly id = 'fluxflow' as const;
   /** FluxFlow trains a whole text-to-image model, not a LoRA. */
   readonly outputKind = 'checkpoint' as const;
+  readonly advice = FLUXFLOW_ADVICE;
   readonly #params: FluxflowJobEngineParams;
 
   constructor(params: FluxflowJobEngineParams) {
@@ -66,7 +72,7 @@ export class FluxflowJobEngine implements JobEngine {
 
   /** What a run reads: the fine-tune checkpoint, and each dataset's captioned images and the caption files read. */
   async inputs(config: RunConfig): Promise<RunInputs> {
-    const fluxflow = fluxflowConfig(config);
+    const fluxflow = runConfigOf('fluxflow', config);
     // Resolving checks every dataset and the checkpoint exist, with the kind and dims the run needs.
     const resolved = await resolveFluxflowRun({ workspace: this.#params.workspace, config: fluxflow });
     const models = fluxflow.fineTuneFrom === undefined ? [] : [{ role: 'fineTuneFrom', id: fluxflow.fineTuneFrom }];
@@ -103,7 +109,7 @@ export class FluxflowJobEngine implements JobEngine {
     const engine = createFluxflowEngine({ workspace: this.#params.workspace, location, timeouts });
     // FluxFlow takes no seed (its data order is fixed) and names its own files: outputName and seed are not used.
     return engine.prepare({
-      config: fluxflowConfig(params.config),
+      config: runConfigOf('fluxflow', params.config),
       runDir: params.runDir,
       gpus: params.gpus,
       ...(params.resumeFrom === undefined ? {} : { resumeFrom: params.resumeFrom }),

@@ -50,8 +50,10 @@ describe('KohyaTrainingEngine', () => {
     expect(await engine.commit()).toBeNull();
   });
 
-  it('a FluxFlow config is not kohya’s to prepare', async () => {
-    await expect(engine.inputs({ kind: 'fluxflow' } as RunConfig)).rejects.toMatchObject({ code: 'engine-not-available' });
+  it('a FluxFlow config handed to kohya is a scheduler bug, not a missing feature', async () => {
+    const bug = { code: 'kohya-launch-invalid', status: 500, message: 'A fluxflow run was handed to the kohya sd-scripts engine.', hint: expect.stringContaining('bug in the job scheduler') };
+    await expect(engine.inputs({ kind: 'fluxflow' } as RunConfig)).rejects.toMatchObject(bug);
+    await expect(engine.prepare({ config: { kind: 'fluxflow' } as RunConfig, runDir, gpus: [] })).rejects.toMatchObject(bug);
   });
 
   it('neutral events: training bars become progress with the epoch, other bars and bookkeeping are dropped', () => {

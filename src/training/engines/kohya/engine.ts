@@ -21,6 +21,7 @@ import { resolveRunInputs, type RunWorkspace } from '../../resolve-run.ts';
 import type { KohyaRunConfig, RunConfig } from '../../schema/index.ts';
 import { readGitHead } from '../detect/read-git-head.ts';
 import type { EngineEvent, EngineExit, EngineLaunch, EngineOutputParser, MetricBatch, MetricsCursor, PrepareParams, TrainingEngine } from '../engine.ts';
+import { runConfigOf } from '../launch-common.ts';
 import { prepareKohyaRun, type KohyaEngineLocation, type KohyaPhaseTimeouts } from './launch.ts';
 import { kohyaRunLayout } from './layout.ts';
 import { mapKohyaRunDetailed, type ResolvedRunInputs } from './map-run-config.ts';
@@ -57,18 +58,12 @@ export interface KohyaEngineParams {
   timeouts?: () => Promise<Partial<KohyaPhaseTimeouts>>;
 }
 
-function kohyaConfig(config: RunConfig): KohyaRunConfig {
-  if (config.kind !== 'kohya') {
-    throw new LorasmithError({
-      code: 'engine-not-available',
-      message: 'FluxFlow runs cannot be launched yet: the FluxFlow engine adapter is not part of this version.',
-      hint: 'Use a kohya run (kind = "kohya").',
-      exitCode: 2,
-      status: 400,
-    });
-  }
-  return config;
-}
+/** What a kohya job tells the user to change (saving.*, network.initialWeights). */
+const KOHYA_ADVICE = {
+  noSavedState: 'Turn on saving.saveState (the presets do) so a stopped or failed run can be resumed; start a new run now.',
+  trainFurther: 'It finished: start a new run to train further (network.initialWeights continues from its output).',
+  noPerEpochFiles: 'The run saved no per-epoch files (saving.everyNEpochs).',
+} as const;
 
 /** kohya's state folder names (train_util.py): `<name>-<epoch:06d>-state`, `<name>-step<step:08d>-state`, `<name>-state`. */
 function isStateDirName(name: string, outputName: string): boolean {
@@ -139,6 +134,7 @@ export class KohyaTrainingEngine implements TrainingEngine {
   readonly id = 'kohya' as const;
   /** Every kohya trainer lorasmith launches is a network (LoRA-family) trainer. */
   readonly outputKind = 'lora' as const;
+  readonly advice = KOHYA_ADVICE;
   readonly #params: KohyaEngineParams;
 
   constructor(params: KohyaEngineParams) {
@@ -161,7 +157,7 @@ export class KohyaTrainingEngine implements TrainingEngine {
    * through `operator` so the rest can be checked.
    */
   async inputs(config: RunConfig, operator?: OperatorRun): Promise<RunInputFiles> {
-    const kohya = kohyaConfig(config);
+    const kohya = runConfigOf('kohya', config);
     // Resolving checks every id and dataset exists, with the kind the run needs.
     const resolved = await this.#resolve(kohya, operator === undefined ? {} : { operator });
     const outside = (id: string): boolean => operator?.sources.models.has(id) === true || operator?.sources.datasets.has(id) === true;
@@ -217,7 +213,7 @@ export class KohyaTrainingEngine implements TrainingEngine {
   }
 
   async prepare(params: KohyaPrepareParams): Promise<EngineLaunch> {
-    const config = kohyaConfig(params.config);
+    const config = runConfigOf('kohya', params.config);
     const location = await this.assertInstalled();
     // The engine reads the safetensors copy of an operator's checkpoint, made here (the converter scans it again).
     if (params.operator !== undefined) await convertOperatorInputs(params.operator.inputs);
@@ -251,7 +247,7 @@ export class KohyaTrainingEngine implements TrainingEngine {
       throw new LorasmithError({
         code: 'no-saved-state',
         message: 'The run to resume saved no training state (or it is gone from its folder).',
-        hint: 'Turn on saving.saveState (the presets do) so a stopped or failed run can be resumed; start a new run now.',
+        hint: KOHYA_ADVICE.noSavedState,
         exitCode: 1,
         status: 409,
       });

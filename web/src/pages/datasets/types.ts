@@ -1,4 +1,6 @@
-/** Shapes of the studio's dataset API, as the server sends them. */
+/** Shapes of the studio's dataset API, as the server sends them (some straight from its node-free declarations). */
+
+export type { CaptionRecord, DatasetPlan as PlanResult, PlanParams as PlanRequest } from '../../../../src/datasets/dataset-api-types.ts';
 
 export interface SubsetSummary {
   name: string;
@@ -31,14 +33,6 @@ export interface DatasetImage {
 
 export interface DatasetDetail extends DatasetSummary {
   images: DatasetImage[];
-}
-
-export interface CaptionRecord {
-  image: string;
-  caption: string;
-  exists: boolean;
-  text: string;
-  tags: string[];
 }
 
 export interface CaptionChange {
@@ -105,24 +99,6 @@ export interface LintFinding {
 export interface LintReport {
   images: number;
   findings: LintFinding[];
-}
-
-export interface PlanRequest {
-  resolution: number;
-  enableBucket: boolean;
-  minBucketReso: number;
-  maxBucketReso: number;
-  bucketResoSteps: number;
-  bucketNoUpscale: boolean;
-  batchSize: number;
-  gradientAccumulationSteps: number;
-  maxTrainEpochs?: number;
-  maxTrainSteps?: number;
-}
-
-export interface PlanResult {
-  buckets: Array<{ width: number; height: number; images: number }>;
-  steps: { batchesPerEpoch: number; stepsPerEpoch: number; maxTrainSteps: number; epochs: number };
 }
 
 export interface ImportReport {

@@ -3,76 +3,29 @@
  * showing them. Everything a hub sends (names, tags, file names) is shown as text; the only links the
  * page builds go to https://huggingface.co/… or https://civitai.com/…, and only after `safeHubUrl`.
  */
-import type { ModelRecord, TaskRecord } from '../../types.ts';
+import { matchesAny as serverMatchesAny } from '../../../../src/hub/glob.ts';
+import type {
+  CivitaiModelSummary,
+  HfModelSummary,
+  PullResult as ServerPullResult,
+  RepoFileListing,
+  VersionListing,
+} from '../../../../src/hub/hub-api-types.ts';
+import type { TaskRecord } from '../../types.ts';
 
 export type Provider = 'hf' | 'civitai';
 
-export interface HfSummary {
-  id: string;
-  downloads: number;
-  likes: number;
-  updatedAt: string;
-  gated: boolean;
-  private: boolean;
-  tags: string[];
-  pipelineTag: string | null;
-}
+export type { CivitaiModelSummary as CivitaiSummary, HfModelSummary as HfSummary };
 
-export interface CivitaiSummary {
-  id: number;
-  name: string;
-  type: string | null;
-  nsfw: boolean;
-  creator: string | null;
-  downloads: number;
-  versions: Array<{ id: number; name: string | null; baseModel: string | null }>;
-}
+export type SearchResponse = { provider: 'hf'; results: HfModelSummary[] } | { provider: 'civitai'; results: CivitaiModelSummary[] };
 
-export type SearchResponse = { provider: 'hf'; results: HfSummary[] } | { provider: 'civitai'; results: CivitaiSummary[] };
+export type HfFilesResponse = RepoFileListing;
+/** `source` is `hf:<repo>@<commit>:<path>`, pinned to the listed commit. */
+export type HfFile = RepoFileListing['files'][number];
 
-export interface HfFile {
-  path: string;
-  size: number;
-  lfsSha256: string | null;
-  gitBlobId: string | null;
-  xet: boolean;
-  hubScanStatus: string | null;
-  /** `hf:<repo>@<commit>:<path>`, pinned to the listed commit. */
-  source: string;
-}
-
-export interface HfFilesResponse {
-  repo: string;
-  revision: string;
-  commit: string;
-  files: HfFile[];
-}
-
-export interface CivitaiFile {
-  id: number;
-  name: string;
-  type: string | null;
-  sizeKB: number;
-  primary: boolean;
-  format: string | null;
-  fp: string | null;
-  pickleScanResult: string | null;
-  virusScanResult: string | null;
-  hashes: Record<string, string>;
-  /** `civitai:<versionId>:<fileId>`. */
-  source: string;
-}
-
-export interface CivitaiVersion {
-  id: number;
-  modelId: number;
-  name: string | null;
-  modelName: string | null;
-  modelType: string | null;
-  baseModel: string | null;
-  trainedWords: string[];
-  files: CivitaiFile[];
-}
+/** A version's file as the route sends it (`source` is `civitai:<versionId>:<fileId>`); its hashes as a plain record. */
+export type CivitaiFile = Omit<VersionListing['files'][number], 'hashes'> & { hashes: Record<string, string> };
+export type CivitaiVersion = Omit<VersionListing, 'files'> & { files: CivitaiFile[] };
 
 export interface PullRequestBody {
   source: string;
@@ -86,27 +39,8 @@ export interface PullParams {
   confirms?: string;
 }
 
-export interface PulledFile {
-  name: string;
-  from: string;
-  size: number;
-  sha256: string;
-  verifiedBy: string[];
-  resumedFrom: number;
-}
-
-export interface PullResult {
-  state: 'stored' | 'awaiting-confirmation';
-  provider: string;
-  source: string;
-  revision: string | null;
-  civitaiFile: { id: number; name: string } | null;
-  files: PulledFile[];
-  models: ModelRecord[];
-  duplicates: string[];
-  verified: boolean;
-  pendingReason: string | null;
-}
+/** The `pull` task's result, read defensively from the task record: an unexpected provider is shown as text. */
+export type PullResult = Omit<ServerPullResult, 'provider'> & { provider: string };
 
 export interface PullTask extends TaskRecord {
   params?: unknown;
@@ -322,44 +256,20 @@ export function hfBaseModels(tags: string[]): string[] {
 const HF_TYPE_TAGS = ['lora', 'diffusers', 'safetensors', 'gguf', 'onnx', 'stable-diffusion', 'stable-diffusion-xl', 'flux', 'text-to-image'];
 
 /** A few well-known tags of a Hub model, for the results list. */
-export function hfTypeTags(summary: HfSummary): string[] {
+export function hfTypeTags(summary: HfModelSummary): string[] {
   return HF_TYPE_TAGS.filter((tag) => summary.tags.includes(tag) && tag !== summary.pipelineTag).slice(0, 3);
 }
 
-/** Client-side copy of the server's include globs (src/hub/glob.ts), to preview a selection. */
-function globToRegExp(glob: string): RegExp | null {
-  if (glob.length === 0 || glob.length > 256) return null;
-  let out = '';
-  for (let i = 0; i < glob.length; i += 1) {
-    const ch = glob[i] ?? '';
-    if (ch === '*') {
-      if (glob[i + 1] === '*') {
-        const slash = glob[i + 2] === '/';
-        out += slash ? '(?:.*/)?' : '.*';
-        i += slash ? 2 : 1;
-      } else out += '[^/]*';
-    } else if (ch === '?') out += '[^/]';
-    else if (ch === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end === -1) out += '\\[';
-      else {
-        const body = glob.slice(i + 1, end).replace(/\\/g, '\\\\').replace(/^!/, '^');
-        out += `[${body}]`;
-        i = end;
-      }
-    } else out += ch.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  try {
-    return new RegExp(`^${out}$`);
-  } catch {
-    return null;
-  }
-}
-
+/**
+ * The server's include-glob match (src/hub/glob.ts), to preview a selection. A glob the server would refuse
+ * (one that does not compile, such as `[b-a]` while it is being typed) selects nothing here instead of throwing.
+ */
 export function matchesAny(relativePath: string, globs: readonly string[]): boolean {
-  if (globs.length === 0) return true;
-  const base = relativePath.slice(relativePath.lastIndexOf('/') + 1);
-  return globs.some((glob) => globToRegExp(glob)?.test(glob.includes('/') ? relativePath : base) ?? false);
+  try {
+    return serverMatchesAny(relativePath, globs);
+  } catch {
+    return false;
+  }
 }
 
 /** Globs typed as one line: separated by commas or spaces. */

@@ -1,38 +1,18 @@
 /** GET /api/engines and PUT /api/engines/:engine/location, as the Engines panel reads them. */
-export type EngineId = 'kohya' | 'fluxflow';
-export type LocationSource = 'env' | 'settings' | 'workspace';
+import type { EnginesReport } from '../../../../src/training/engines/detect/engine-status.ts';
 
-export type GpuProbe =
-  | { mode: 'gpu'; gpus: Array<{ index: number; name: string; memoryTotalMiB: number; memoryFreeMiB: number; driverVersion: string }> }
-  | { mode: 'cpu'; reason: string }
-  | { mode: 'unknown'; reason: string };
+export type { EngineId } from '../../../../src/training/engines/engine-events.ts';
+export type { EngineReport as EngineStatus, LocationSource } from '../../../../src/training/engines/detect/engine-status.ts';
+export type { GpuProbe } from '../../../../src/training/planner/gpu-probe-types.ts';
 
-export interface EngineStatus {
-  engine: EngineId;
-  installed: boolean;
-  root: string | null;
-  python: string;
-  venv: string | null;
-  commit: string | null;
-  commitIsPinned: boolean | null;
-  pythonVersion: string | null;
-  torch: { version: string; cuda: string | null } | null;
-  packageVersion: string | null;
-  accelerateConfig: boolean;
-  sources: { root: LocationSource; python: LocationSource };
-  startupFiles: { dir: string; missing: string[]; missingOptional: string[] };
-  problems: string[];
-}
-
+/** The `engines` settings section as the route sends it (null: not set). */
 export interface EngineSettings {
   kohyaRoot: string | null;
   kohyaPython: string | null;
   fluxflowPython: string | null;
 }
 
-export interface EnginesAnswer {
-  gpus: GpuProbe;
-  engines: EngineStatus[];
+export interface EnginesAnswer extends EnginesReport {
   settings: EngineSettings;
   locationsEditable: boolean;
 }

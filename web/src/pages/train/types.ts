@@ -1,30 +1,9 @@
-/** Shapes of the studio's training API (`/api/train/*`), as the server sends them. */
+/** Shapes of the studio's training API (`/api/train/*`), as the server sends them (some straight from its node-free declarations). */
+import type { GpuDevice } from '../../../../src/training/planner/gpu-probe-types.ts';
+import type { JsonSchemaNode } from '../../../../src/training/schema/json-schema-node.ts';
 
-/** A JSON Schema node (draft 2020-12, from zod's `z.toJSONSchema` with io 'input'), as far as the form reads it. */
-export interface JsonSchemaNode {
-  type?: string | string[];
-  description?: string;
-  properties?: Record<string, JsonSchemaNode>;
-  required?: string[];
-  additionalProperties?: boolean | JsonSchemaNode;
-  items?: JsonSchemaNode | false;
-  prefixItems?: JsonSchemaNode[];
-  oneOf?: JsonSchemaNode[];
-  anyOf?: JsonSchemaNode[];
-  enum?: Array<string | number | boolean | null>;
-  const?: string | number | boolean | null;
-  default?: unknown;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  multipleOf?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  minItems?: number;
-  maxItems?: number;
-}
+/** A node of the run config's JSON Schema (draft 2020-12, from zod's `z.toJSONSchema` with io 'input'). */
+export type { JsonSchemaNode };
 
 export interface DeadField {
   /** FluxFlow's own key, as a path in its YAML config. */
@@ -60,14 +39,6 @@ export interface RunIssue {
 export interface ValidateResult {
   ok: boolean;
   issues: RunIssue[];
-}
-
-export interface GpuDevice {
-  index: number;
-  name: string;
-  memoryTotalMiB: number;
-  memoryFreeMiB: number;
-  driverVersion: string;
 }
 
 export type VramFit = 'fits' | 'tight' | 'too-big' | 'unknown';
