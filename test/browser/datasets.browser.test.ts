@@ -67,6 +67,8 @@ describe('Datasets page', () => {
     await page.getByTestId('bulk-apply').click();
     await page.getByTestId('bulk-applied').waitFor();
     await expect.poll(async () => (await studio.running.studio.datasets.caption('corgis', '10_sks corgi/img1.png')).text).toBe('sks, corgi, beach, outdoors');
+    // The newest edit is the bulk one once the history has reloaded (until then the button is disabled).
+    await page.getByTestId('caption-history').getByText('add trigger "sks"').waitFor();
     await page.getByTestId('caption-undo').click();
     await page.getByTestId('caption-undo-result').waitFor();
     await expect.poll(async () => (await studio.running.studio.datasets.caption('corgis', '10_sks corgi/img1.png')).text).toBe('corgi, beach, outdoors');

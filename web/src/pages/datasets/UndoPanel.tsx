@@ -18,7 +18,7 @@ interface Props {
 
 /** The caption edits made in lorasmith, newest first; the newest can be undone exactly. */
 export function UndoPanel({ dataset, locked, version, onUndone }: Props) {
-  const { data, error, reload } = useJson<{ entries: UndoEntry[] }>(datasetPath(dataset, 'captions', 'undo'));
+  const { data, error, loading, reload } = useJson<{ entries: UndoEntry[] }>(datasetPath(dataset, 'captions', 'undo'));
   useReloadOn(version, reload);
   const [done, setDone] = useState<UndoResult | null>(null);
   const undo = useAction(async (id: string) => {
@@ -28,6 +28,7 @@ export function UndoPanel({ dataset, locked, version, onUndone }: Props) {
     onUndone();
   });
 
+  // While the list reloads after an edit, the entry shown may no longer be the newest: undo waits for it.
   const entries = [...(data?.entries ?? [])].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const latest = entries[0];
 
@@ -40,7 +41,7 @@ export function UndoPanel({ dataset, locked, version, onUndone }: Props) {
       ) : (
         <>
           <div className="inline-form">
-            <button type="button" className="button button--small button--ghost" onClick={() => void undo.run(latest.id)} disabled={undo.pending || locked !== null} data-testid="caption-undo">
+            <button type="button" className="button button--small button--ghost" onClick={() => void undo.run(latest.id)} disabled={undo.pending || loading || locked !== null} data-testid="caption-undo">
               {undo.pending ? 'Undoing…' : 'Undo last edit'}
             </button>
             <span className="undo__latest">
