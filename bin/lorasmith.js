@@ -9,6 +9,8 @@ const major = Number(process.versions.node.split('.')[0]);
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 if (major === 24) {
+  // Before the CLI's modules load, so that they come from the compile cache (src/core/compile-cache.ts).
+  (await import('../src/core/compile-cache.ts')).enableLorasmithCompileCache();
   const { main: run } = await import('../src/cli/main.ts');
   process.exitCode = await run(process.argv.slice(2));
 } else {

@@ -4,26 +4,7 @@
 import type { ExitCode } from '../core/errors.ts';
 import { LORASMITH_VERSION } from '../core/version.ts';
 import { processIO, reportError, usageError, writeLine, type CliIO } from './io.ts';
-import type { Verb } from './verb.ts';
-import { convertVerb } from './verbs/convert.ts';
-import { datasetVerb } from './verbs/dataset.ts';
-import { doctorVerb } from './verbs/doctor.ts';
-import { engineVerb } from './verbs/engine.ts';
-import { inspectVerb } from './verbs/inspect.ts';
-import { jobsVerb } from './verbs/jobs.ts';
-import { loginVerb } from './verbs/login.ts';
-import { modelsVerb } from './verbs/models.ts';
-import { pairVerb } from './verbs/pair.ts';
-import { pullVerb } from './verbs/pull.ts';
-import { scanVerb } from './verbs/scan.ts';
-import { searchVerb } from './verbs/search.ts';
-import { selftestVerb } from './verbs/selftest.ts';
-import { serveVerb } from './verbs/serve.ts';
-import { tasksVerb } from './verbs/tasks.ts';
-import { tokenVerb } from './verbs/token.ts';
-import { trainVerb } from './verbs/train.ts';
-
-export const VERBS: readonly Verb[] = [serveVerb, pairVerb, scanVerb, inspectVerb, convertVerb, modelsVerb, pullVerb, searchVerb, datasetVerb, trainVerb, jobsVerb, engineVerb, tokenVerb, loginVerb, doctorVerb, tasksVerb, selftestVerb];
+import { VERBS } from './verb-list.ts';
 
 function overview(): string {
   const width = Math.max(...VERBS.map((verb) => verb.name.length));
@@ -52,8 +33,9 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<Exi
       writeLine(io, LORASMITH_VERSION);
       return 0;
     }
-    const verb = VERBS.find((candidate) => candidate.name === name);
-    if (verb === undefined) throw usageError(`Unknown verb ${JSON.stringify(name)}.`, 'Run `lorasmith --help` for the list of verbs.');
+    const entry = VERBS.find((candidate) => candidate.name === name);
+    if (entry === undefined) throw usageError(`Unknown verb ${JSON.stringify(name)}.`, 'Run `lorasmith --help` for the list of verbs.');
+    const verb = await entry.load();
     if (rest.includes('--help') || rest.includes('-h')) {
       writeLine(io, verb.help);
       return 0;
@@ -65,6 +47,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<Exi
 }
 
 if (import.meta.main) {
+  (await import('../core/compile-cache.ts')).enableLorasmithCompileCache();
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
 }

@@ -2,9 +2,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ExitCode } from '../core/errors.ts';
 import { usageError, type CliIO } from './io.ts';
 
+/** A verb's module (verbs/NAME.ts); its one-line summary is in verb-list.ts, which loads it when it runs. */
 export interface Verb {
   name: string;
-  summary: string;
   /** Full help text, printed by `lorasmith VERB --help`. */
   help: string;
   run(args: string[], io: CliIO): Promise<ExitCode>;

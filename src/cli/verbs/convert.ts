@@ -8,7 +8,6 @@ import { flag, parseVerbArgs, type Verb } from '../verb.ts';
 
 export const convertVerb: Verb = {
   name: 'convert',
-  summary: 'turn a pickle / PyTorch checkpoint into safetensors without running any of its code',
   help: `lorasmith convert IN OUT.safetensors [--force] [--json]
 
 Scans IN statically; only a safe PyTorch checkpoint (zip or legacy format) is converted, by lorasmith's

@@ -75,7 +75,6 @@ function printReport(io: CliIO, report: ImportReport): void {
 
 export const datasetVerb: Verb = {
   name: 'dataset',
-  summary: 'datasets (create | import | list | show | rename | rm | caption | bulk | undo | tag | tags | lint | steps)',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseVerbArgs('dataset', args, {

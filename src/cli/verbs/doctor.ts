@@ -8,7 +8,6 @@ const MARK = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
 
 export const doctorVerb: Verb = {
   name: 'doctor',
-  summary: 'check Node, workspace permissions, disk, GPUs, python3, bubblewrap and the engines',
   help: `lorasmith doctor [--json]
 
 Checks what the studio needs from this machine: Node, workspace permissions, free disk, GPUs,

@@ -196,7 +196,6 @@ async function set(io: CliIO, positionals: string[], values: Record<string, unkn
 
 export const engineVerb: Verb = {
   name: 'engine',
-  summary: 'detect, install or locate the training engines (kohya sd-scripts, FluxFlow)',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseVerbArgs('engine', args, {

@@ -13,7 +13,6 @@ const HUMAN_METADATA_VALUE = 160;
 
 export const inspectVerb: Verb = {
   name: 'inspect',
-  summary: 'describe a model file from its header: format, tensors, dtypes, family, kind, metadata',
   help: `lorasmith inspect FILE [--hash] [--json]
 
 Reads the header only (no tensor data): format, validity, tensors with dtype and shape, parameter count,

@@ -328,7 +328,6 @@ Exit codes: 0 success; 1 a followed run ended failed, cancelled or interrupted, 
 
 export const jobsVerb: Verb = {
   name: 'jobs',
-  summary: 'training runs: list, show, logs [-f], stop, resume, cancel, move, promote',
   help: HELP,
   async run(args, io) {
     const { values, positionals } = parseVerbArgs('jobs', args, {

@@ -7,7 +7,6 @@ import { flag, parseVerbArgs, type Verb } from '../verb.ts';
 
 export const loginVerb: Verb = {
   name: 'login',
-  summary: 'save a Hugging Face or Civitai token (read from stdin or typed, never from argv)',
   help: `lorasmith login hf|civitai [--no-check] [--json]
 
 Reads the token from stdin (piped) or from the terminal without echo, and saves it in the workspace's

@@ -110,7 +110,6 @@ export type ModelsVerbOptions = HubVerbOptions;
 export function createModelsVerb(options: ModelsVerbOptions = {}): Verb {
   return {
     name: 'models',
-    summary: 'the model library (list | show ID | import PATH | identify FILE|ID | rm ID)',
     help: `lorasmith models list | show ID | import PATH [--kind K] [--keep-original] | identify FILE|ID | rm ID [--json]
 
   list            every model in the library

@@ -4,7 +4,6 @@ import { flag, parseVerbArgs, type Verb } from '../verb.ts';
 
 export const pairVerb: Verb = {
   name: 'pair',
-  summary: 'print a fresh one-time pairing URL from the running studio',
   help: `lorasmith pair [--json]
 
 Asks the running studio (with this workspace's API secret) for a new one-time pairing code and prints

@@ -105,7 +105,6 @@ function paramsFrom(values: Record<string, unknown>, source: string | undefined)
 export function createPullVerb(options: PullVerbOptions = {}): Verb {
   return {
     name: 'pull',
-    summary: 'download, verify and scan a model into the library (hf:…, civitai:…, https URL)',
     help: HELP,
     async run(args, io) {
       const { values, positionals } = parseVerbArgs('pull', args, {

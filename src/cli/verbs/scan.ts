@@ -49,7 +49,6 @@ function line(result: FileScan): string {
 
 export const scanVerb: Verb = {
   name: 'scan',
-  summary: 'scan model files (or folders) without running them: safe | unsafe | invalid | unsupported',
   help: `lorasmith scan PATH... [--json]
 
 Scans each file by its content (never its extension): pickle-based checkpoints (.ckpt/.pt/.bin/…) with a

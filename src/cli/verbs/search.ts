@@ -93,7 +93,6 @@ function num(value: string | undefined): number | undefined {
 export function createSearchVerb(options: SearchVerbOptions = {}): Verb {
   return {
     name: 'search',
-    summary: 'find models on Hugging Face or Civitai',
     help: HELP,
     async run(args, io): Promise<ExitCode> {
       const { values, positionals } = parseVerbArgs('search', args, {

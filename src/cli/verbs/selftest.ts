@@ -9,7 +9,6 @@ import { flag, option, parseVerbArgs, type Verb } from '../verb.ts';
 
 export const selftestVerb: Verb = {
   name: 'selftest',
-  summary: 'run the self-test task (exercises tasks, progress, SSE and cancel)',
   help: `lorasmith selftest [--steps N] [--interval-ms MS] [--detach] [--json]
 
 Runs a harmless task that counts N steps, through the running studio when there is one (watch it in

@@ -5,7 +5,6 @@ import { flag, option, parseVerbArgs, type Verb } from '../verb.ts';
 
 export const serveVerb: Verb = {
   name: 'serve',
-  summary: 'start the studio (web UI + API) on 127.0.0.1 and print a pairing URL',
   help: `lorasmith serve [--port P] [--host H --expose --tls-cert F --tls-key F --public-name N ...] [--json]
 
 Starts the studio on 127.0.0.1 (default port from settings, 7433) and prints a one-time pairing URL:

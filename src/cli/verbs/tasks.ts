@@ -12,7 +12,6 @@ function describe(io: CliIO, task: TaskRecord): void {
 
 export const tasksVerb: Verb = {
   name: 'tasks',
-  summary: 'list, show, follow or cancel tasks (list | show ID | follow ID | cancel ID)',
   help: `lorasmith tasks list | show ID | follow ID | cancel ID [--json]
 
 Tasks are the studio's long pieces of work (imports, downloads, tagging, self-test, …).`,

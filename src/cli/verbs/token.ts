@@ -6,7 +6,6 @@ import { flag, parseVerbArgs, type Verb } from '../verb.ts';
 
 export const tokenVerb: Verb = {
   name: 'token',
-  summary: 'manage the API secret and named bearer tokens (rotate | create NAME | list | rm NAME)',
   help: `lorasmith token rotate | create NAME | list | rm NAME [--json]
 
   rotate        replace the install's API secret (the CLI's credential); the old one stops working at once

@@ -148,7 +148,6 @@ async function exportKohya(params: ExportParams): Promise<0 | 1> {
 
 export const trainVerb: Verb = {
   name: 'train',
-  summary: 'check a run config (lorasmith’s or another tool’s) and show its launch and plan, or export it for sd-scripts',
   help: `lorasmith train CONFIG [--from kohya|kohya-gui|let|ktiseos] [--family F] [--dry-run] [--allow-unknown-gpu] [--json]
 lorasmith train CONFIG [--from …] --export-kohya OUT.toml [--force] [--json]
 
