@@ -1,5 +1,5 @@
-import sharp from 'sharp';
 import { LorasmithError } from '../../core/errors.ts';
+import { loadSharp } from '../../core/load-sharp.ts';
 import { listDatasetImages, type DatasetScope } from '../captions/dataset-files.ts';
 import type { ImageSize } from './types.ts';
 
@@ -14,6 +14,7 @@ export interface SubsetImageSizes {
  * kohya buckets it. Read one at a time: headers are cheap, and thousands of open files are not.
  */
 export async function readImageSizes(scope: DatasetScope): Promise<SubsetImageSizes[]> {
+  const sharp = await loadSharp();
   const groups = new Map<string, ImageSize[]>();
   for (const entry of await listDatasetImages(scope)) {
     let size: ImageSize;

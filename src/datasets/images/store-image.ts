@@ -6,9 +6,9 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { copyFile, link, readFile } from 'node:fs/promises';
-import sharp from 'sharp';
 import type { Sharp, SharpOptions } from 'sharp';
 import { errnoCode, isLorasmithError } from '../../core/errors.ts';
+import { loadSharp, type SharpFactory } from '../../core/load-sharp.ts';
 import { writeNewFile } from '../store/new-files.ts';
 import { BmpError, decodeBmp } from './decode-bmp.ts';
 import { imageRefused } from './image-error.ts';
@@ -60,7 +60,7 @@ async function placeKept(params: StoreImageParams): Promise<void> {
   await copyFile(params.file, params.output, fsConstants.COPYFILE_EXCL);
 }
 
-async function input(params: StoreImageParams, options: SharpOptions): Promise<Sharp> {
+async function input(sharp: SharpFactory, params: StoreImageParams, options: SharpOptions): Promise<Sharp> {
   if (params.inspected.type !== 'bmp') return sharp(params.file, options);
   const raw = decodeBmp(await readFile(params.file));
   return sharp(raw.data, { ...options, raw: { width: raw.width, height: raw.height, channels: raw.channels } });
@@ -77,7 +77,7 @@ function encode(image: Sharp, format: StoredImageFormat): Sharp {
   return image.png();
 }
 
-async function store(params: StoreImageParams): Promise<StoredImage> {
+async function store(sharp: SharpFactory, params: StoreImageParams): Promise<StoredImage> {
   const { inspected, limits } = params;
   const options: SharpOptions = { limitInputPixels: limits.maxImagePixels, failOn: 'warning' };
   const format = storedFormatOf(inspected.type);
@@ -90,15 +90,17 @@ async function store(params: StoreImageParams): Promise<StoredImage> {
     return { format, width: inspected.width, height: inspected.height, reencoded: false };
   }
   // autoOrient bakes the EXIF orientation into the pixels and drops the tag; sharp writes no EXIF by default.
-  const { data, info } = await encode((await input(params, options)).autoOrient(), format).toBuffer({ resolveWithObject: true });
+  const { data, info } = await encode((await input(sharp, params, options)).autoOrient(), format).toBuffer({ resolveWithObject: true });
   await writeNewFile(params.output, data);
   await writeThumbnail(sharp(data, options), params.thumbnail, limits.thumbnailSize);
   return { format, width: info.width, height: info.height, reencoded: true };
 }
 
 export async function storeImage(params: StoreImageParams): Promise<StoredImage> {
+  // Loaded outside the try below, so a failed load is not reported as a damaged image.
+  const sharp = await loadSharp();
   try {
-    return await store(params);
+    return await store(sharp, params);
   } catch (error) {
     if (isLorasmithError(error) || (typeof error === 'object' && error !== null && 'syscall' in error)) throw error;
     const label = TYPE_LABELS[params.inspected.type];

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from '../../core/load-sharp.ts';
 
 /**
  * 64-bit difference hash: the image shrunk to 9×8 grey pixels, one bit per horizontal neighbour pair
@@ -12,6 +12,7 @@ export interface DHash {
 }
 
 export async function dHash(image: Uint8Array): Promise<DHash> {
+  const sharp = await loadSharp();
   const { data, info } = await sharp(image)
     .flatten({ background: '#ffffff' })
     .grayscale()

@@ -6,9 +6,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { access } from 'node:fs/promises';
-import ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
 import { LorasmithError } from '../../core/errors.ts';
+import { loadOnnxRuntime } from './load-onnxruntime.ts';
 import { readSelectedTags, type TagLabel } from './selected-tags.ts';
 
 export const MODEL_FILE = 'model.onnx';
@@ -73,6 +73,7 @@ export async function loadTagger(params: { modelPath: string; tagsCsvPath: strin
     });
   }
   const labels = await readSelectedTags({ file: params.tagsCsvPath });
+  const ort = await loadOnnxRuntime();
   let session: InferenceSession;
   try {
     session = await ort.InferenceSession.create(modelPath, {

@@ -7,8 +7,8 @@
  * orientation (no reference implementation calls `exif_transpose`), and the alpha compositing is done here
  * because sharp's `flatten` rounds differently (§A7).
  */
-import sharp from 'sharp';
 import { LorasmithError } from '../../core/errors.ts';
+import { loadSharp } from '../../core/load-sharp.ts';
 import { resizeArea } from './resize-area.ts';
 import { resizeLanczos } from './resize-lanczos.ts';
 
@@ -29,6 +29,7 @@ function onWhite(c: number, a: number): number {
 }
 
 async function decodeRgba(params: PreprocessParams): Promise<{ rgba: Buffer; width: number; height: number }> {
+  const sharp = await loadSharp();
   try {
     const { data, info } = await sharp(params.input, { ignoreIcc: true, autoOrient: false, limitInputPixels: params.maxPixels })
       .toColourspace('srgb')

@@ -3,11 +3,11 @@
  * CPU, turn scores into tags. An image that cannot be decoded is reported and skipped, as sd-scripts
  * does; anything wrong with the model fails the whole call before the first image.
  */
-import ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { LorasmithError, isLorasmithError } from '../../core/errors.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../images/image-limits.ts';
 import { formatTags } from '../captions/caption-text.ts';
+import { loadOnnxRuntime } from './load-onnxruntime.ts';
 import { loadTagger, type Tagger } from './load-tagger.ts';
 import { selectTags, tagOptionsSchema } from './postprocess.ts';
 import { preprocessImage } from './preprocess.ts';
@@ -65,6 +65,7 @@ function throwIfCancelled(signal: AbortSignal | undefined): void {
 
 /** One model run over preprocessed images; a fixed-batch model gets zero images as padding. */
 async function runBatch(tagger: Tagger, inputs: readonly Float32Array[]): Promise<Float32Array[]> {
+  const ort = await loadOnnxRuntime();
   const pixels = tagger.size * tagger.size * 3;
   const rows = Math.max(inputs.length, tagger.fixedBatch ?? 0);
   const data = new Float32Array(rows * pixels);

@@ -8,7 +8,7 @@
  * are followed only on the first page's origin. Model files are never downloaded here: `resolveUrl`
  * gives the by-commit URL for the download pipeline.
  */
-import { listModels, modelInfo, pathsInfo, whoAmI } from '@huggingface/hub';
+import type * as HubLibrary from '@huggingface/hub';
 import { z } from 'zod';
 import { LorasmithError } from '../../core/errors.ts';
 import { createSafeFetch, type WhatwgFetch } from '../create-safe-fetch.ts';
@@ -192,6 +192,17 @@ function libraryFetch(params: HfClientParams, network: HubNetwork, state: ApiFet
   return wrapped as typeof fetch;
 }
 
+/**
+ * The library, loaded on first use: importing it instantiates a wasm module (≈ 50 ms), which every CLI verb
+ * that opens the studio would pay although most never reach the Hub.
+ */
+let hubLibrary: Promise<typeof HubLibrary> | undefined;
+
+function loadHubLibrary(): Promise<typeof HubLibrary> {
+  hubLibrary ??= import('@huggingface/hub');
+  return hubLibrary;
+}
+
 function hubApiErrorBody(error: unknown): unknown {
   if (typeof error === 'object' && error !== null && 'data' in error) return (error as { data: unknown }).data;
   return undefined;
@@ -212,10 +223,12 @@ export function createHfClient(params: HfClientParams): HfClient {
   const network = params.network ?? {};
   const endpoint = params.endpoint.replace(/\/+$/, '');
 
-  async function viaLibrary<T>(what: string, signal: AbortSignal | undefined, call: (fetchFn: typeof fetch) => Promise<T>): Promise<T> {
+  async function viaLibrary<T>(what: string, signal: AbortSignal | undefined, call: (hub: typeof HubLibrary, fetchFn: typeof fetch) => Promise<T>): Promise<T> {
+    // Outside the try: a failed load is not an answer from Hugging Face.
+    const hub = await loadHubLibrary();
     const state: ApiFetchState = { failure: undefined };
     try {
-      return await call(libraryFetch(params, network, state));
+      return await call(hub, libraryFetch(params, network, state));
     } catch (error) {
       throw libraryError(error, state, what, signal);
     }
@@ -228,7 +241,7 @@ export function createHfClient(params: HfClientParams): HfClient {
       assertRepoId(repo);
       assertRevision(revision);
       const what = `Hugging Face repository ${repo}`;
-      const info = await viaLibrary(what, signal, (fetchFn) => modelInfo({ name: repo, revision, hubUrl: endpoint, fetch: fetchFn, additionalFields: ['sha'] }));
+      const info = await viaLibrary(what, signal, (hub, fetchFn) => hub.modelInfo({ name: repo, revision, hubUrl: endpoint, fetch: fetchFn, additionalFields: ['sha'] }));
       const sha = (info as { sha?: unknown }).sha;
       if (typeof sha !== 'string' || !isCommit(sha)) {
         throw hubError({ code: 'invalid', message: `Hugging Face did not name the commit of ${repo}@${revision}.`, details: { rule: 'HF-R02' } });
@@ -287,7 +300,7 @@ export function createHfClient(params: HfClientParams): HfClient {
       assertRepoPath(path);
       if (!isCommit(commit)) throw hubError({ code: 'invalid', message: 'File metadata is always read at a commit.', details: { rule: 'HF-R02' } });
       const what = `Hugging Face repository ${repo}`;
-      const infos = await viaLibrary(what, signal, (fetchFn) => pathsInfo({ repo: { type: 'model', name: repo }, paths: [path], revision: commit, expand: true, hubUrl: endpoint, fetch: fetchFn }));
+      const infos = await viaLibrary(what, signal, (hub, fetchFn) => hub.pathsInfo({ repo: { type: 'model', name: repo }, paths: [path], revision: commit, expand: true, hubUrl: endpoint, fetch: fetchFn }));
       const parsed = treeSchema.safeParse(infos.map((info) => ({ ...info, lastCommit: undefined })));
       if (!parsed.success) throw hubError({ code: 'invalid', message: `The file metadata of ${what} is not in the expected shape.` });
       const match = parsed.data.find((raw) => raw.path === path);
@@ -297,8 +310,8 @@ export function createHfClient(params: HfClientParams): HfClient {
     async search({ query, tags = [], baseModel, sort = 'downloads', limit = 20, signal }) {
       const filter = [...tags, ...(baseModel === undefined ? [] : [`base_model:${baseModel}`])];
       const found: HfModelSummary[] = [];
-      await viaLibrary('the Hugging Face model search', signal, async (fetchFn) => {
-        const iterator = listModels({
+      await viaLibrary('the Hugging Face model search', signal, async (hub, fetchFn) => {
+        const iterator = hub.listModels({
           search: { ...(query === undefined || query === '' ? {} : { query }), ...(filter.length === 0 ? {} : { tags: filter }) },
           sort: sort === 'recent' ? 'lastModified' : sort,
           limit: Math.max(1, Math.min(limit, 100)),
@@ -328,7 +341,7 @@ export function createHfClient(params: HfClientParams): HfClient {
         throw hubError({ code: 'auth-required', message: 'No Hugging Face token is saved.', hint: 'Save one with `lorasmith login hf` or set HF_TOKEN.' });
       }
       const token = params.token;
-      const info = await viaLibrary('the Hugging Face token check', signal, (fetchFn) => whoAmI({ accessToken: token, hubUrl: endpoint, fetch: fetchFn }));
+      const info = await viaLibrary('the Hugging Face token check', signal, (hub, fetchFn) => hub.whoAmI({ accessToken: token, hubUrl: endpoint, fetch: fetchFn }));
       const role = info.auth?.accessToken?.role;
       return { name: String(info.name), type: String(info.type), role: typeof role === 'string' ? role : null };
     },

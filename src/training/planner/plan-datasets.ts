@@ -4,13 +4,14 @@
  * training subsets, then the regularisation subsets, as the adapter writes them).
  */
 import path from 'node:path';
-import sharp from 'sharp';
 import { LorasmithError } from '../../core/errors.ts';
+import { loadSharp } from '../../core/load-sharp.ts';
 import type { ImageSize } from '../../datasets/buckets/index.ts';
 import type { ResolvedRunDataset, ResolvedRunSubset } from '../engines/kohya/map-run-config.ts';
 import type { PlanDataset } from './plan-run.ts';
 
 async function subsetSizes(subset: ResolvedRunSubset): Promise<ImageSize[]> {
+  const sharp = await loadSharp();
   const sizes: ImageSize[] = [];
   // One at a time: headers are cheap, thousands of open files are not. Stored size, before EXIF rotation, as kohya reads it.
   for (const file of subset.files) {
