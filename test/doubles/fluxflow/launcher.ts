@@ -58,6 +58,7 @@ export function fluxflowDoubleEngine(dir: string, options: { tokenizerCache?: bo
   return fluxflowLocationAt(
     path.join(dir, 'venv', 'bin', 'python'),
     cacheDir,
-    options.tokenizerCache === false ? null : path.join(cacheDir, FLUXFLOW_TOKENIZER_CACHE, 'snapshots', DOUBLE_TOKENIZER_REVISION),
+    // writeFluxflowStandIn writes the tokenizer and a stand-in of the weights.
+    options.tokenizerCache === false ? null : { dir: path.join(cacheDir, FLUXFLOW_TOKENIZER_CACHE, 'snapshots', DOUBLE_TOKENIZER_REVISION), weights: true },
   );
 }

@@ -4,7 +4,7 @@ import { fluxflowDryRun } from './dry-run.ts';
 import { fluxflowLocationAt } from './engine-location.ts';
 import { fluxflowConfig, fluxflowInput } from './spec-fixtures.ts';
 
-const ENGINE = fluxflowLocationAt('/ws/engines/fluxflow/venv/bin/python', '/ws/engines/fluxflow/cache', '/ws/engines/fluxflow/cache/models--distilbert-base-uncased/snapshots/abc1234');
+const ENGINE = fluxflowLocationAt('/ws/engines/fluxflow/venv/bin/python', '/ws/engines/fluxflow/cache', { dir: '/ws/engines/fluxflow/cache/models--distilbert-base-uncased/snapshots/abc1234', weights: true });
 
 describe('fluxflowDryRun', () => {
   it('shows argv, env, cwd, files, sandbox, plan and directives under <run>', () => {

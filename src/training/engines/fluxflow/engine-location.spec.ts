@@ -31,7 +31,9 @@ describe('fluxflowEngineStatus', () => {
   it('placeholders under /<fluxflow-not-installed>/ when nothing is installed, with a note', async () => {
     const status = await fluxflowEngineStatus({ env: {}, enginesDir: path.join(home, 'engines') });
     expect(status).toMatchObject({ installed: false, source: 'placeholder' });
-    expect(Object.values(status.location).every((value) => typeof value === 'string' && value.startsWith(`/${FLUXFLOW_NOT_INSTALLED}/`))).toBe(true);
+    const { bertWeights, ...paths } = status.location;
+    expect(Object.values(paths).every((value) => typeof value === 'string' && value.startsWith(`/${FLUXFLOW_NOT_INSTALLED}/`))).toBe(true);
+    expect(bertWeights).toBe(true);
     expect(status.note).toContain('not installed');
   });
 
@@ -48,8 +50,12 @@ describe('fluxflowEngineStatus', () => {
         trainer: path.join(engines, 'fluxflow', 'venv', 'bin', 'fluxflow-train'),
         cacheDir: path.join(engines, 'fluxflow', 'cache'),
         bertDir: path.join(engines, 'fluxflow', 'cache', 'models--distilbert-base-uncased', 'snapshots', 'abc1234'),
+        // The tokenizer alone: enough to run, not to start the text encoder from pretrained weights.
+        bertWeights: false,
       },
     });
+    await writeFile(path.join(status.location.bertDir ?? '', 'model.safetensors'), '');
+    expect((await fluxflowEngineStatus({ env: {}, enginesDir: engines })).location.bertWeights).toBe(true);
   });
 
   it('LORASMITH_FLUXFLOW_PYTHON wins; an engine without its cache is not installed, and says why', async () => {
@@ -57,7 +63,7 @@ describe('fluxflowEngineStatus', () => {
     const engines = path.join(home, 'engines');
     await install(path.join(engines, 'fluxflow'), { cache: false });
     const status = await fluxflowEngineStatus({ env: { LORASMITH_FLUXFLOW_PYTHON: python }, enginesDir: engines });
-    expect(status).toMatchObject({ installed: false, source: 'env', location: { python, bertDir: null, cacheDir: path.join(engines, 'fluxflow', 'cache') } });
+    expect(status).toMatchObject({ installed: false, source: 'env', location: { python, bertDir: null, bertWeights: false, cacheDir: path.join(engines, 'fluxflow', 'cache') } });
     expect(status.note).toContain('engine install fluxflow');
     const missing = await fluxflowEngineStatus({ env: { LORASMITH_FLUXFLOW_PYTHON: path.join(home, 'nope', 'bin', 'python') }, enginesDir: engines });
     expect(missing).toMatchObject({ installed: false, source: 'env' });

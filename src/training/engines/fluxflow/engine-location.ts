@@ -29,6 +29,11 @@ export interface FluxflowEngineLocation {
   cacheDir: string;
   /** The DistilBERT snapshot folder inside the cache (`snapshots/<revision>`), given as `pretrained_bert_model`; null when the cache holds none. */
   bertDir: string | null;
+  /**
+   * The snapshot holds DistilBERT's weights (`model.safetensors`) besides its tokenizer: `model.pretrainedTextEncoder`
+   * loads them, and an offline run cannot fetch what is missing.
+   */
+  bertWeights: boolean;
 }
 
 export interface FluxflowEngineStatus {
@@ -55,15 +60,20 @@ async function cachedSnapshot(cacheDir: string): Promise<string | null> {
   return (await existsAs(snapshot)) ? snapshot : null;
 }
 
-export function fluxflowLocationAt(python: string, cacheDir: string, bertDir: string | null): FluxflowEngineLocation {
+/** The weights file `pretrained_bert_model` loads from the DistilBERT folder. */
+export const FLUXFLOW_BERT_WEIGHTS = 'model.safetensors';
+
+export function fluxflowLocationAt(python: string, cacheDir: string, bert: { dir: string; weights: boolean } | null): FluxflowEngineLocation {
   const venvDir = path.dirname(path.dirname(python));
-  return { python, venvDir, trainer: path.join(venvDir, 'bin', 'fluxflow-train'), cacheDir, bertDir };
+  return { python, venvDir, trainer: path.join(venvDir, 'bin', 'fluxflow-train'), cacheDir, bertDir: bert?.dir ?? null, bertWeights: bert?.weights ?? false };
 }
 
 export async function fluxflowEngineStatus(params: { env: EngineEnv; enginesDir: string; settings?: Omit<EngineLocationSettings, 'enginesDir'> }): Promise<FluxflowEngineStatus> {
   const where = engineLocation('fluxflow', params.env, { ...params.settings, enginesDir: params.enginesDir });
   const source = where.sources.python;
-  const location = fluxflowLocationAt(where.python, where.cacheDir, await cachedSnapshot(where.cacheDir));
+  const snapshot = await cachedSnapshot(where.cacheDir);
+  const bert = snapshot === null ? null : { dir: snapshot, weights: await existsAs(path.join(snapshot, FLUXFLOW_BERT_WEIGHTS)) };
+  const location = fluxflowLocationAt(where.python, where.cacheDir, bert);
   const absolute = path.isAbsolute(where.python);
   const engineThere = absolute && (await existsAs(location.python)) && (await existsAs(location.trainer));
   if (engineThere && location.bertDir !== null) return { installed: true, source, location };
@@ -80,11 +90,12 @@ export async function fluxflowEngineStatus(params: { env: EngineEnv; enginesDir:
     const what = absolute ? 'is missing' : 'is not given as an absolute path';
     return { installed: false, source, location, note: `The FluxFlow Python or its fluxflow-train script ${what} at ${where.python} (${named}).` };
   }
+  // Placeholders of an installed engine (weights included), so a dry run can still show the whole launch.
   const placeholder = `/${FLUXFLOW_NOT_INSTALLED}`;
   return {
     installed: false,
     source: 'placeholder',
-    location: fluxflowLocationAt(path.join(placeholder, 'venv', 'bin', 'python'), path.join(placeholder, 'cache'), path.join(placeholder, 'cache', FLUXFLOW_TOKENIZER_CACHE, 'snapshots', 'main')),
+    location: fluxflowLocationAt(path.join(placeholder, 'venv', 'bin', 'python'), path.join(placeholder, 'cache'), { dir: path.join(placeholder, 'cache', FLUXFLOW_TOKENIZER_CACHE, 'snapshots', 'main'), weights: true }),
     note: `FluxFlow is not installed: paths under /${FLUXFLOW_NOT_INSTALLED}/ are placeholders. Run \`lorasmith engine install fluxflow\`, or set LORASMITH_FLUXFLOW_PYTHON.`,
   };
 }

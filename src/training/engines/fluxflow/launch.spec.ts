@@ -11,7 +11,7 @@ import { fluxflowConfig, fluxflowInput } from './spec-fixtures.ts';
 const ENGINE: FluxflowEngineLocation = fluxflowLocationAt(
   '/ws/engines/fluxflow/venv/bin/python',
   '/ws/engines/fluxflow/cache',
-  '/ws/engines/fluxflow/cache/models--distilbert-base-uncased/snapshots/abc1234',
+  { dir: '/ws/engines/fluxflow/cache/models--distilbert-base-uncased/snapshots/abc1234', weights: true },
 );
 const RUN = '/ws/runs/job-1';
 
@@ -99,6 +99,9 @@ describe('buildFluxflowLaunch', () => {
     expect(codeOf(() => buildFluxflowLaunch(fluxflowInput(), { runDir: RUN, engine: ENGINE, gpus: ['0', '1'] }))).toBe('fluxflow-launch-invalid');
     expect(codeOf(() => buildFluxflowLaunch(fluxflowInput(), { runDir: 'runs/job-1', engine: ENGINE }))).toBe('fluxflow-launch-invalid');
     expect(codeOf(() => buildFluxflowLaunch(fluxflowInput(), { runDir: RUN, engine: { ...ENGINE, bertDir: null } }))).toBe('fluxflow-launch-invalid');
+    // The tokenizer without the weights: a pretrained text encoder cannot load offline.
+    expect(() => buildFluxflowLaunch(fluxflowInput(), { runDir: RUN, engine: { ...ENGINE, bertWeights: false } })).toThrow(/tokenizer but not its weights/);
+    expect(codeOf(() => buildFluxflowLaunch(fluxflowInput(fluxflowConfig({ model: { pretrainedTextEncoder: false } })), { runDir: RUN, engine: { ...ENGINE, bertWeights: false } }))).toBeUndefined();
     const noBert = fluxflowInput(fluxflowConfig({ model: { pretrainedTextEncoder: false } }));
     expect(codeOf(() => buildFluxflowLaunch(noBert, { runDir: RUN, engine: { ...ENGINE, bertDir: null } }))).toBeUndefined();
   });
@@ -114,7 +117,7 @@ describe('prepareFluxflowRun', () => {
   });
 
   function engineIn(dir: string): FluxflowEngineLocation {
-    return fluxflowLocationAt(path.join(dir, 'venv', 'bin', 'python'), path.join(dir, 'cache'), path.join(dir, 'cache', 'models--distilbert-base-uncased', 'snapshots', 'abc1234'));
+    return fluxflowLocationAt(path.join(dir, 'venv', 'bin', 'python'), path.join(dir, 'cache'), { dir: path.join(dir, 'cache', 'models--distilbert-base-uncased', 'snapshots', 'abc1234'), weights: true });
   }
 
   it('writes the files with their modes, creates work/ and links work/_cache to the engine cache', async () => {

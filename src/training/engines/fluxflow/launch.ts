@@ -15,7 +15,7 @@ import { errnoCode } from '../../../core/errors.ts';
 import type { EngineSandbox, PhaseDirective, SnapshotDirective } from '../engine.ts';
 import { absoluteEnginePath, engineEnvironment, launchError } from '../launch-common.ts';
 import { renderCaptionsFile } from './captions-file.ts';
-import type { FluxflowEngineLocation } from './engine-location.ts';
+import { FLUXFLOW_BERT_WEIGHTS, type FluxflowEngineLocation } from './engine-location.ts';
 import { FLUXFLOW_CHECKPOINT_FILE, FLUXFLOW_TEXT_ENCODER_FILE, fluxflowRunLayout, type FluxflowRunLayout } from './layout.ts';
 import type { FluxflowResolvedRun } from './resolve-run.ts';
 import { renderPipelineYaml } from './write-pipeline-yaml.ts';
@@ -137,13 +137,16 @@ export function buildFluxflowLaunch(input: FluxflowResolvedRun, options: Fluxflo
     trainer: absoluteEnginePath('fluxflow', 'fluxflow-train script', options.engine.trainer, hint),
     cacheDir: absoluteEnginePath('fluxflow', 'engine cache', options.engine.cacheDir, hint),
     bertDir: options.engine.bertDir === null ? null : absoluteEnginePath('fluxflow', 'DistilBERT folder', options.engine.bertDir, hint),
+    bertWeights: options.engine.bertWeights,
   };
   if ((options.gpus?.length ?? 0) > 1) throw launchError('fluxflow', `FluxFlow trains on one GPU; the run claimed ${options.gpus?.length}.`, 'Give the run one GPU.');
   const { config } = input;
-  if (config.model.pretrainedTextEncoder && engine.bertDir === null) {
+  if (config.model.pretrainedTextEncoder && (engine.bertDir === null || !engine.bertWeights)) {
     throw launchError(
       'fluxflow',
-      `The engine cache ${engine.cacheDir} holds no distilbert-base-uncased, which model.pretrainedTextEncoder needs; runs have no network to fetch it.`,
+      engine.bertDir === null
+        ? `The engine cache ${engine.cacheDir} holds no distilbert-base-uncased, which model.pretrainedTextEncoder needs; runs have no network to fetch it.`
+        : `The engine cache holds distilbert-base-uncased's tokenizer but not its weights (${path.join(engine.bertDir, FLUXFLOW_BERT_WEIGHTS)}), which model.pretrainedTextEncoder loads; runs have no network to fetch them.`,
       'Run lorasmith engine install fluxflow to fill the cache, or turn model.pretrainedTextEncoder off.',
     );
   }
