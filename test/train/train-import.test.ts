@@ -5,9 +5,12 @@
  * (a booby-trapped pickle refuses the run with its verdict), a safe PyTorch checkpoint converted into the run
  * folder, bound read-only. A resume state folder is refused; `--export-kohya` writes an sd-scripts config back.
  */
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/core/logger.ts';
+import { openStudio } from '../../src/studio/studio.ts';
+import { parseTomlTyped } from '../../src/training/engines/kohya/toml-format.ts';
 import { maliciousPickle } from '../helpers/model-files.ts';
 import { PNG, makeTrainWorkspace, runToml, sd1CheckpointSafetensors, train, type TrainWorkspace } from './train-workspace.ts';
 
@@ -248,6 +251,9 @@ describe('train --export-kohya', () => {
     const result = await train(ws, [config, '--family', 'sd1', '--export-kohya', output, '--json'], noGpu);
     expect(result.code, result.stdout).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ output, script: 'train_network.py' });
+    // Its folders already follow sd-scripts' naming: no dataset config.
+    expect(JSON.parse(result.stdout)).not.toHaveProperty('datasetConfig');
+    await expect(access(path.join(ext, 'exported.dataset.toml'))).rejects.toThrow();
     const text = await readFile(output, 'utf8');
     expect(text).toMatch(/^# Written by lorasmith for sd-scripts train_network.py/);
     expect(text).toContain(`pretrained_model_name_or_path = ${JSON.stringify(model)}`);
@@ -263,17 +269,70 @@ describe('train --export-kohya', () => {
     expect((await train(ws, [config, '--family', 'sd1', '--export-kohya', output, '--force'], noGpu)).code).toBe(0);
   });
 
-  it('writes a lorasmith run with the library’s files and the dataset’s folder', async () => {
+  it('writes a lorasmith run with the library’s files and a dataset config naming its subset folders', async () => {
+    // A regularisation dataset beside the workspace's "dogs" (10 × "sks dog", 2 × extra).
+    const studio = await openStudio({ home: ws.home, env: {}, log: createLogger({ level: 'warn' }) });
+    try {
+      await studio.datasets.create('dogs-reg');
+      await studio.datasets.setSubset('dogs-reg', 'dog', { repeats: 1, classTokens: 'dog' });
+      for (const name of ['r1', 'r2']) await writeFile(path.join(studio.datasets.root, 'dogs-reg', 'dog', `${name}.png`), PNG);
+    } finally {
+      await studio.close();
+    }
     const config = path.join(ws.files, 'ours.toml');
-    await writeFile(config, runToml({ base: ws.checkpointId }));
+    await writeFile(config, runToml({ base: ws.checkpointId, extra: '[memory]\ncacheLatents = "disk"\n' }).replace('dataset = "dogs"\n', 'dataset = "dogs"\nregularisation = [{ dataset = "dogs-reg" }]\n'));
     const output = path.join(ws.files, 'ours-exported.toml');
+    const datasetOutput = path.join(ws.files, 'ours-exported.dataset.toml');
     const result = await train(ws, [config, '--export-kohya', output], noGpu);
     expect(result.code, result.stdout).toBe(0);
     expect(result.stdout).toContain(`Wrote ${output}: an sd-scripts config for train_network.py`);
-    expect(result.stdout).toContain('warning: train_data_dir names the lorasmith dataset folder');
+    expect(result.stdout).toContain(`Wrote ${datasetOutput}`);
+    expect(result.stdout).toContain('warning: sd-scripts writes its disk caches');
+    expect(result.stdout).not.toContain('train_data_dir');
     const text = await readFile(output, 'utf8');
     expect(text).toMatch(new RegExp(`pretrained_model_name_or_path = "${path.join(ws.home, 'models').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/.*sd15-standin\\.safetensors"`));
-    expect(text).toContain(`train_data_dir = ${JSON.stringify(path.join(ws.home, 'datasets', 'dogs'))}`);
+    const flat = parseTomlTyped(text);
+    expect(flat.dataset_config).toBe(datasetOutput);
+    expect(flat).not.toHaveProperty('train_data_dir');
+    expect(flat).not.toHaveProperty('reg_data_dir');
+
+    // The dataset config: each subset's real folder with its repeats and class tokens, the regularisation one is_reg.
+    const datasets = parseTomlTyped(await readFile(datasetOutput, 'utf8')).datasets as Array<{ subsets: Array<Record<string, unknown>> }>;
+    const root = path.join(ws.home, 'datasets');
+    expect(datasets).toHaveLength(1);
+    expect(datasets[0]?.subsets.map(({ image_dir, num_repeats, class_tokens, is_reg }) => ({ image_dir, num_repeats, class_tokens, is_reg }))).toEqual([
+      { image_dir: path.join(root, 'dogs', 'dog'), num_repeats: 10n, class_tokens: 'sks dog', is_reg: undefined },
+      { image_dir: path.join(root, 'dogs', 'extra'), num_repeats: 2n, class_tokens: undefined, is_reg: undefined },
+      { image_dir: path.join(root, 'dogs-reg', 'dog'), num_repeats: 1n, class_tokens: 'dog', is_reg: true },
+    ]);
+
+    // The pair imports again (sd-scripts' --config_file with its dataset_config) as the same run: same subsets, same steps.
+    const ours = await train(ws, [config, '--dry-run', '--json'], noGpu);
+    expect(ours.code, ours.stdout).toBe(0);
+    const again = await train(ws, [output, '--family', 'sd1', '--dry-run', '--json'], noGpu);
+    expect(again.code, again.stdout).toBe(0);
+    const back = JSON.parse(again.stdout) as DryRunJson;
+    expect(back.plan.inputs.find((entry) => entry.field === 'datasets[0].dataset')).toMatchObject({
+      role: 'dataset-config',
+      path: datasetOutput,
+      subsets: [
+        { name: 'dog', images: 3, repeats: 10, isReg: false },
+        { name: 'extra', images: 1, repeats: 2, isReg: false },
+        { images: 2, repeats: 1, isReg: true },
+      ],
+    });
+    expect(back.plan.steps.total).toBe((JSON.parse(ours.stdout) as DryRunJson).plan.steps.total);
+
+    // Both files or neither: either one already there refuses the export (nothing written) unless --force.
+    await rm(output);
+    const kept = await train(ws, [config, '--export-kohya', output, '--json'], noGpu);
+    expect(kept.code).toBe(2);
+    expect(kept.stdout + kept.stderr).toContain(`${datasetOutput} already exists`);
+    await expect(access(output)).rejects.toThrow();
+    const forced = await train(ws, [config, '--export-kohya', output, '--force', '--json'], noGpu);
+    expect(forced.code, forced.stdout).toBe(0);
+    expect(JSON.parse(forced.stdout)).toEqual({ output, script: 'train_network.py', warnings: [expect.stringContaining('disk caches')], datasetConfig: datasetOutput });
+
     const refused = await train(ws, [path.join(ws.files, 'ours.toml'), '--export-kohya', output, '--dry-run'], noGpu);
     expect(refused.code).toBe(2);
   });

@@ -6,7 +6,7 @@
  * launch and its plan; `--export-kohya` writes the run as an sd-scripts config. Without either the run is
  * checked and then queued as a job (src/cli/verbs/jobs.ts `startTrainingJob`).
  */
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { writeFileAtomic } from '../../core/atomic-write.ts';
@@ -97,11 +97,23 @@ interface ExportParams {
   json: boolean;
 }
 
-/** `--export-kohya OUT.toml`: the run as a plain sd-scripts `--config_file`, with real paths for ids and names. */
+const exists = (file: string): Promise<boolean> => access(file).then(() => true, () => false);
+
+/**
+ * `--export-kohya OUT.toml`: the run as a plain sd-scripts `--config_file`, with real paths for ids and names.
+ * A lorasmith run's datasets keep their repeats and class tokens in lorasmith's metadata, not in sd-scripts'
+ * "<repeats>_<class tokens>" folder names, so they go to a dataset config beside it (`OUT.dataset.toml`) that the
+ * config file names; an imported config's folders already follow sd-scripts' naming and stay as they were.
+ */
 async function exportKohya(params: ExportParams): Promise<0 | 1> {
   const { studio, read, io } = params;
-  if (!params.force && (await access(params.output).then(() => true, () => false))) {
-    throw new LorasmithError({ code: 'exists', message: `${params.output} already exists.`, hint: 'Pick another name, or add --force to replace it.', exitCode: 2 });
+  // OUT.toml → OUT.dataset.toml; any other name gets the suffix appended (never OUT itself).
+  const datasetOutput = read.kind === 'own' ? `${params.output.replace(/\.toml$/i, '')}.dataset.toml` : undefined;
+  const outputs = datasetOutput === undefined ? [params.output] : [params.output, datasetOutput];
+  const present: string[] = [];
+  for (const file of outputs) if (await exists(file)) present.push(file);
+  if (!params.force && present.length > 0) {
+    throw new LorasmithError({ code: 'exists', message: `${present.join(' and ')} already exist${present.length === 1 ? 's' : ''}.`, hint: 'Pick another name, or add --force to replace it.', exitCode: 2 });
   }
   const operator = read.kind === 'imported' ? await prepareOperatorInputs({ imported: read.imported, baseDir: path.dirname(path.resolve(params.file)), runDir: path.dirname(path.resolve(params.output)) }) : undefined;
   const report = await validateRun({ config: operator?.config ?? (read.kind === 'own' ? read.config : undefined), resolve: studioRunResolver(studio, operator?.sources) });
@@ -131,16 +143,29 @@ async function exportKohya(params: ExportParams): Promise<0 | 1> {
   for (const [id, file] of ids) if (id !== undefined && file !== undefined) paths.set(id, file);
   for (const dataset of resolved.datasets) for (const group of [dataset, ...dataset.regularisation]) paths.set(group.name, group.dir);
   for (const [placeholder, original] of operator?.labels ?? []) paths.set(placeholder, original);
-  const text = exportKohyaToml(config, { pathFor: (id) => paths.get(id) ?? id });
-  await writeFileAtomic(params.output, text, 0o644);
-  const warnings =
-    read.kind === 'own' && config.datasets.length > 0
-      ? ['train_data_dir names the lorasmith dataset folder, whose subsets keep their repeats and class tokens in lorasmith’s metadata, not in sd-scripts’ "<repeats>_<class tokens>" folder names: give sd-scripts a dataset config for them.']
-      : [];
-  const script = /sd-scripts ([a-z0-9_]+\.py)/.exec(text)?.[1] ?? '';
-  if (params.json) writeJson(io, { output: params.output, script, warnings });
+  const exported = exportKohyaToml(config, {
+    pathFor: (id) => paths.get(id) ?? id,
+    ...(datasetOutput === undefined ? {} : { datasetConfig: { datasets: resolved.datasets, file: path.resolve(datasetOutput) } }),
+  });
+  // Both files or neither: everything is rendered above; the dataset config goes first, since the config file names it.
+  if (datasetOutput !== undefined && exported.datasetToml !== undefined) {
+    await writeFileAtomic(datasetOutput, exported.datasetToml, 0o644);
+    try {
+      await writeFileAtomic(params.output, exported.configToml, 0o644);
+    } catch (error) {
+      if (!present.includes(datasetOutput)) await rm(datasetOutput, { force: true });
+      throw error;
+    }
+  } else await writeFileAtomic(params.output, exported.configToml, 0o644);
+  const { script } = exported;
+  // A lorasmith run links the images into its run folder, so its caches land there; sd-scripts run on the export
+  // writes them beside the images.
+  const diskCaches = config.memory.cacheLatents === 'disk' || config.memory.cacheTextEncoderOutputs === 'disk';
+  const warnings = datasetOutput !== undefined && diskCaches ? ['sd-scripts writes its disk caches (.npz) next to the images, so a run from this export adds them to the lorasmith dataset folders.'] : [];
+  if (params.json) writeJson(io, { output: params.output, script, warnings, ...(datasetOutput === undefined ? {} : { datasetConfig: datasetOutput }) });
   else {
     writeLine(io, `Wrote ${params.output}: an sd-scripts config for ${script} (pass it as --config_file).`);
+    if (datasetOutput !== undefined) writeLine(io, `Wrote ${datasetOutput}: its datasets (dataset_config in ${path.basename(params.output)}), each subset's own folder with its repeats and class tokens.`);
     for (const warning of warnings) writeLine(io, `warning: ${warning}`);
   }
   return 0;
@@ -173,7 +198,10 @@ lorasmith train CONFIG [--from …] --export-kohya OUT.toml [--force] [--json]
               Without nvidia-smi (or without a GPU) the run is planned in CPU mode, with a warning.
   --export-kohya OUT.toml
               write the run as a plain sd-scripts --config_file (library ids and dataset names become their
-              files and folders); --force replaces OUT.
+              files and folders). A lorasmith run's datasets go to OUT.dataset.toml beside it, the sd-scripts
+              dataset config that OUT names as dataset_config (image_dir = each subset's folder, with its
+              repeats, class tokens and is_reg), written with OUT or not at all; an imported config keeps its
+              train_data_dir / reg_data_dir. --force replaces existing files.
   Without --dry-run or --export-kohya the run is checked, then queued as a job (through the running studio,
   else in this process, which then holds the workspace lock) and followed with a progress bar; Ctrl-C
   stops it (it keeps its last save). Exit 0 only when the run succeeded.
@@ -187,7 +215,7 @@ lorasmith train CONFIG [--from …] --export-kohya OUT.toml [--force] [--json]
 {"issues":[…],"import"?} alone when the run has errors in its config. "plan" adds to the launch's plan
 "inputs" (operator inputs), "steps", "time", "disk", "gpu" and "vram". An issue: {"code","severity","path",
 "message","hint"}; "import": {"format","unmapped":[{"key","value","reason"}],"notes"}.
---json (export): {"output","script","warnings"}.
+--json (export): {"output","script","warnings","datasetConfig"?} (datasetConfig: the dataset config written).
 Exit codes: 0 the run may start; 1 it has errors or would be refused (GPU memory, gpu_unknown, an unsafe
 input); 2 usage, unreadable file, or launching asked for.`,
   async run(args, io) {

@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { kohyaDatasetConfigSchema } from '../engines/kohya/dataset-toml-schema.ts';
+import { kohyaDryRun } from '../engines/kohya/launch.ts';
+import { mapKohyaRun, type ResolvedRunDataset } from '../engines/kohya/map-run-config.ts';
+import { parseTomlTyped } from '../engines/kohya/toml-format.ts';
 import { applyPreset } from '../presets/apply-preset.ts';
 import { RUN_PRESETS } from '../presets/run-presets.ts';
 import { type KohyaRunConfig, isKohyaFamily, networkModuleFor, parseKohyaRunConfig } from '../schema/index.ts';
@@ -10,7 +14,7 @@ import type { ImportSuccess } from './types.ts';
 
 /** Export, import again, and put the ids back (the export writes ids where paths go). */
 function roundTrip(config: KohyaRunConfig): { back: KohyaRunConfig; result: ImportSuccess; text: string } {
-  const text = exportKohyaToml(config);
+  const text = exportKohyaToml(config).configToml;
   const result = importKohyaToml(text);
   if (!result.ok) throw new Error(result.error.message);
   const back = parseKohyaRunConfig(substituteOperatorPaths(result, (entry) => ('path' in entry ? entry.path : undefined)));
@@ -85,10 +89,86 @@ describe('exportKohyaToml', () => {
       datasets: [{ dataset: 'dogs', subsets: [{ name: 'close-ups', repeats: 4 }] }, { dataset: 'cats' }],
       sampling: { prompts: [{ prompt: 'a dog' }] },
     });
-    const text = exportKohyaToml(config, { pathFor: (id, role) => `/${role}/${id}` });
+    const exported = exportKohyaToml(config, { pathFor: (id, role) => `/${role}/${id}` });
+    expect(exported.datasetToml).toBeUndefined();
+    const text = exported.configToml;
     expect(text).toContain('train_data_dir = "/train-data-dir/dogs"');
     expect(text).toContain('# datasets[1] cats: needs a --dataset_config');
     expect(text).toContain('subset "close-ups" override');
     expect(text).toContain('# 1 sample prompt(s)');
+  });
+
+  describe('with the resolved datasets', () => {
+    const subset = (dir: string, name: string, repeats: number, classTokens: string, isReg = false): ResolvedRunDataset['subsets'][number] => ({
+      name,
+      dir: `${dir}/${name}`,
+      repeats,
+      classTokens,
+      isReg,
+      captionExtension: '.txt',
+      files: ['1.png'],
+    });
+    // As resolve-run.ts hands them over: the run's overrides applied, the regularisation subsets marked.
+    const resolved: ResolvedRunDataset[] = [
+      {
+        name: 'dogs',
+        dir: '/ws/datasets/dogs',
+        subsets: [subset('/ws/datasets/dogs', 'dog', 10, 'sks dog'), subset('/ws/datasets/dogs', 'close-ups', 4, '')],
+        regularisation: [{ name: 'dogs-reg', dir: '/ws/datasets/dogs-reg', subsets: [subset('/ws/datasets/dogs-reg', 'dog', 1, 'dog', true)] }],
+      },
+      { name: 'cats', dir: '/ws/datasets/cats', subsets: [subset('/ws/datasets/cats', 'cat', 3, 'sks cat')], regularisation: [] },
+    ];
+    const config = parseKohyaRunConfig({
+      ...kohyaRun('sdxl'),
+      datasets: [{ dataset: 'dogs', subsets: [{ name: 'close-ups', repeats: 4 }], regularisation: [{ dataset: 'dogs-reg' }] }, { dataset: 'cats' }],
+      captions: { extension: '.txt', shuffle: true, keepTokens: 1 },
+    });
+    const file = '/exports/run.dataset.toml';
+    const exported = exportKohyaToml(config, { pathFor: (id, role) => `/${role}/${id}`, datasetConfig: { datasets: resolved, file } });
+
+    it('names the dataset config instead of train_data_dir / reg_data_dir, which sd-scripts would ignore', () => {
+      const flat = parseTomlTyped(exported.configToml);
+      expect(flat.dataset_config).toBe(file);
+      expect(flat).not.toHaveProperty('train_data_dir');
+      expect(flat).not.toHaveProperty('reg_data_dir');
+      expect(exported.configToml).not.toContain('needs a --dataset_config');
+      expect(exported.configToml).not.toContain('override');
+      expect(exported.script).toBe('sdxl_train_network.py');
+    });
+
+    it('writes every subset folder with its repeats, class tokens and is_reg, as sd-scripts validates it', () => {
+      const document = parseTomlTyped(exported.datasetToml ?? '');
+      const checked = kohyaDatasetConfigSchema.safeParse(document);
+      expect(checked.success, JSON.stringify(checked.error?.issues)).toBe(true);
+      const datasets = document.datasets as Array<{ subsets: Array<Record<string, unknown>> }>;
+      expect(datasets.map((dataset) => dataset.subsets.map(({ image_dir, num_repeats, class_tokens, is_reg }) => ({ image_dir, num_repeats, class_tokens, is_reg })))).toEqual([
+        [
+          { image_dir: '/ws/datasets/dogs/dog', num_repeats: 10n, class_tokens: 'sks dog', is_reg: undefined },
+          { image_dir: '/ws/datasets/dogs/close-ups', num_repeats: 4n, class_tokens: undefined, is_reg: undefined },
+          { image_dir: '/ws/datasets/dogs-reg/dog', num_repeats: 1n, class_tokens: 'dog', is_reg: true },
+        ],
+        [{ image_dir: '/ws/datasets/cats/cat', num_repeats: 3n, class_tokens: 'sks cat', is_reg: undefined }],
+      ]);
+      expect(document.general).toMatchObject({ caption_extension: '.txt', shuffle_caption: true, keep_tokens: 1n, resolution: 1024n });
+    });
+
+    it('is the dataset.toml a lorasmith launch writes, but for image_dir', () => {
+      const input = mapKohyaRun({ config, resolved: { models: { base: '/model/base', clipL: '/te/l', clipG: '/te/g' }, datasets: resolved } });
+      const launch = kohyaDryRun(input, { engine: { python: '/e/venv/bin/python', venvDir: '/e/venv', engineRoot: '/e/sd-scripts', tokenizerCacheDir: '/e/cache' } });
+      const launched = launch.files['<run>/dataset.toml'] ?? '';
+      expect(launched).toContain('image_dir = "<run>/work/images/0/dog"');
+      const dirless = (text: string): string => text.replace(/^image_dir = .*$/gm, '');
+      expect(dirless(exported.datasetToml ?? '')).toBe(dirless(launched));
+    });
+
+    it('imports again: the config file names the dataset config, everything else maps as before', () => {
+      const result = importKohyaToml(exported.configToml);
+      if (!result.ok) throw new Error(result.error.message);
+      expect(result.unmapped).toEqual([]);
+      expect(result.operatorPaths).toContainEqual(expect.objectContaining({ field: 'datasets[0].dataset', path: file, role: 'dataset-config' }));
+      const back = parseKohyaRunConfig(substituteOperatorPaths(result, (entry) => ('path' in entry ? entry.path.replace(/^\/[a-z-]+\//, '') : undefined)));
+      const settings = (run: KohyaRunConfig): unknown => mappedPart({ ...run, datasets: [] });
+      expect(settings(back)).toEqual(settings(config));
+    });
   });
 });

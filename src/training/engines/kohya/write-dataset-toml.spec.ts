@@ -95,6 +95,20 @@ describe('renderDatasetToml', () => {
     ]);
   });
 
+  it("names the dataset folders themselves as image_dir with 'sources' (an export has no run folder)", () => {
+    const { text, document, subsets } = renderDatasetToml(REALISTIC, 'sources');
+    expect(rawLines(text, 'image_dir')).toEqual(['"/ws/datasets/char/character"', '"/ws/datasets/char/reg"', '"/ws/datasets/char/character"']);
+    expect(subsets.map((s) => [s.name, s.sourceDir, s.linkDir, s.isReg])).toEqual([
+      ['character', '/ws/datasets/char/character', '/ws/datasets/char/character', false],
+      ['reg', '/ws/datasets/char/reg', '/ws/datasets/char/reg', true],
+      ['character', '/ws/datasets/char/character', '/ws/datasets/char/character', false],
+    ]);
+    // Everything else is what a launch writes.
+    const launch = renderDatasetToml(REALISTIC, layout).document;
+    const withoutDirs = (doc: Record<string, unknown>): unknown => JSON.parse(JSON.stringify(doc, (key, value: unknown) => (key === 'image_dir' ? undefined : typeof value === 'bigint' ? Number(value) : value)));
+    expect(withoutDirs(document)).toEqual(withoutDirs(launch));
+  });
+
   it('keeps the subset-only keys on subsets', () => {
     const { document } = renderDatasetToml(REALISTIC, layout);
     const datasets = document.datasets as Array<Record<string, unknown>>;

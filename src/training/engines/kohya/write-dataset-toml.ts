@@ -4,8 +4,9 @@
  *
  * sd-scripts validates it strictly (unknown keys fail; no int↔float coercion), so every key is printed with
  * the type config_util.py expects, and the text is parsed back and checked against the transcription in
- * dataset-toml-schema.ts before it is returned. Each subset's `image_dir` is its per-run link folder in
- * `work/images/` (link-images.ts), so the caches sd-scripts writes next to the images land in the run.
+ * dataset-toml-schema.ts before it is returned. For a launch each subset's `image_dir` is its per-run link folder
+ * in `work/images/` (link-images.ts), so the caches sd-scripts writes next to the images land in the run; an
+ * export for sd-scripts run outside lorasmith (`train --export-kohya`) names the dataset folders themselves.
  */
 import { LorasmithError } from '../../../core/errors.ts';
 import {
@@ -56,7 +57,7 @@ export interface KohyaSubsetPlan {
   name: string;
   /** Absolute read-only dataset folder. */
   sourceDir: string;
-  /** The per-run link folder written as `image_dir`. */
+  /** The folder written as `image_dir`: the per-run link folder, or `sourceDir` with `'sources'`. */
   linkDir: string;
   files?: string[];
   /** Effective caption extension (subset → dataset → general → args → `.caption`). */
@@ -70,6 +71,12 @@ export interface KohyaDatasetToml {
   document: Record<string, TomlPlain>;
   subsets: KohyaSubsetPlan[];
 }
+
+/**
+ * Where each subset's `image_dir` points: the per-run link folders under the layout's `imagesDir` (a launch),
+ * or `'sources'`, the dataset folders themselves (an export, which has no run folder to link into).
+ */
+export type DatasetImageDirs = Pick<KohyaRunLayout, 'imagesDir'> | 'sources';
 
 export interface RenderDatasetTomlInput {
   script: KohyaTrainerScript;
@@ -200,10 +207,10 @@ function checkDataset(where: string, script: KohyaTrainerScript, dataset: KohyaD
 }
 
 /**
- * Render the dataset TOML. `layout` gives the per-run link folders written as `image_dir`. Throws
+ * Render the dataset TOML. `imageDirs` says what each subset's `image_dir` is (`DatasetImageDirs`). Throws
  * `kohya-dataset-invalid` with the dataset/subset it is about.
  */
-export function renderDatasetToml(input: RenderDatasetTomlInput, layout: Pick<KohyaRunLayout, 'imagesDir'>): KohyaDatasetToml {
+export function renderDatasetToml(input: RenderDatasetTomlInput, imageDirs: DatasetImageDirs): KohyaDatasetToml {
   const general = input.general ?? {};
   const args = input.args ?? {};
   if (input.datasets.length === 0) throw invalid('datasets', 'the run has no dataset', 'Add at least one dataset with one subset.');
@@ -233,7 +240,7 @@ export function renderDatasetToml(input: RenderDatasetTomlInput, layout: Pick<Ko
       names.add(subset.name);
       if (typeof subset.source_dir !== 'string' || !subset.source_dir.startsWith('/')) throw invalid(subWhere, 'source_dir must be an absolute path');
       if (Object.hasOwn(subset, 'image_dir')) throw invalid(subWhere, 'image_dir is set by the adapter (the per-run link folder)', 'Give the dataset folder as source_dir.');
-      const linkDir = subsetLinkDir(layout, datasetIndex, subset.name);
+      const linkDir = imageDirs === 'sources' ? subset.source_dir : subsetLinkDir(imageDirs, datasetIndex, subset.name);
       const subEntries: Array<readonly [string, TomlValue]> = [['image_dir', tomlStr(linkDir)], ...tableEntries(subWhere, subset, SUBSET_LEVEL_KEYS, ADAPTER_SUBSET_KEYS)];
       text += `\n[[datasets.subsets]]\n${formatTomlEntries(subEntries)}`;
       subsetsPlain.push(Object.fromEntries(subEntries.map(([key, value]) => [key, tomlValueToPlain(value)])));
