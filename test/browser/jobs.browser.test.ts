@@ -21,7 +21,7 @@ import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { processRunner, type ProcessRunner } from '../jobs/helpers/process-runner.ts';
 import { writeScenarioEngine } from '../jobs/helpers/scenario-engine.ts';
 import { makeTrainWorkspace, type TrainWorkspace } from '../train/train-workspace.ts';
-import { openPage, SCREENSHOT_DIR } from './open-page.ts';
+import { openPage, recordNotifications, SCREENSHOT_DIR } from './open-page.ts';
 
 const json = { 'content-type': 'application/json' };
 
@@ -101,24 +101,7 @@ beforeAll(async () => {
   await studio.running.studio.settings.update({ rateLimits: { trainingStartPerMinute: 20 } });
   ({ browser, page } = await openPage({
     viewport: { width: 1440, height: 1000 },
-    async prepare(context) {
-      await context.grantPermissions(['notifications'], { origin: studio.url });
-      // Record the notifications the page raises (the browser shows none headless). A string: this project's
-      // server typecheck has no DOM types.
-      await context.addInitScript(`{
-        const Real = window.Notification;
-        window.__notified = [];
-        class Recorded extends Real {
-          constructor(title, options) {
-            super(title, options);
-            window.__notified.push({ title, body: (options && options.body) || '' });
-          }
-        }
-        Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
-        Recorded.requestPermission = (...args) => Real.requestPermission(...args);
-        window.Notification = Recorded;
-      }`);
-    },
+    prepare: (context) => recordNotifications(context, studio.url),
     pairWith: studio,
   }));
 }, 120_000);

@@ -50,3 +50,28 @@ export async function openPage(options: OpenPageOptions = {}): Promise<OpenPage>
     throw error;
   }
 }
+
+/**
+ * Grants `origin` notifications and records the ones its pages raise (the browser shows none headless):
+ * `window.__notified` holds `{ title, body }` for each, `window.__notifications` the Notification objects,
+ * so a test can click one with `dispatchEvent(new Event('click'))`. A string: this project's server
+ * typecheck has no DOM types.
+ */
+export async function recordNotifications(context: BrowserContext, origin: string): Promise<void> {
+  await context.grantPermissions(['notifications'], { origin });
+  await context.addInitScript(`{
+    const Real = window.Notification;
+    window.__notified = [];
+    window.__notifications = [];
+    class Recorded extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.__notified.push({ title, body: (options && options.body) || '' });
+        window.__notifications.push(this);
+      }
+    }
+    Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
+    Recorded.requestPermission = (...args) => Real.requestPermission(...args);
+    window.Notification = Recorded;
+  }`);
+}

@@ -6,6 +6,7 @@ import { StudioEventsProvider } from './events.tsx';
 import { DatasetsPage } from './pages/DatasetsPage.tsx';
 import { EMPTY_PAGES } from './pages/emptyPages.ts';
 import { EmptyPage } from './pages/EmptyPage.tsx';
+import { JobsProvider } from './pages/jobs/JobsProvider.tsx';
 import { JobsPage } from './pages/JobsPage.tsx';
 import { ModelsPage } from './pages/ModelsPage.tsx';
 import { NotFoundPage } from './pages/NotFoundPage.tsx';
@@ -28,7 +29,7 @@ function Page({ pathname }: { pathname: string }) {
   return spec ? <EmptyPage spec={spec} /> : <NotFoundPage pathname={pathname} />;
 }
 
-/** The paired app: header, navigation, and the page for the current path. */
+/** The paired app: header, navigation, the page for the current path, and the jobs every page watches. */
 export function Shell() {
   const pathname = usePathname();
   const main = useRef<HTMLElement>(null);
@@ -47,18 +48,20 @@ export function Shell() {
 
   return (
     <StudioEventsProvider>
-      <a className="skip-link" href="#main">
-        Skip to content
-      </a>
-      <div className="app">
-        <AppHeader>
-          <ConnectionStatus />
-        </AppHeader>
-        <Sidebar pathname={pathname} />
-        <main className="main" id="main" ref={main}>
-          {pathname === '/' ? null : <Page pathname={pathname} />}
-        </main>
-      </div>
+      <JobsProvider>
+        <a className="skip-link" href="#main">
+          Skip to content
+        </a>
+        <div className="app">
+          <AppHeader>
+            <ConnectionStatus />
+          </AppHeader>
+          <Sidebar pathname={pathname} />
+          <main className="main" id="main" ref={main}>
+            {pathname === '/' ? null : <Page pathname={pathname} />}
+          </main>
+        </div>
+      </JobsProvider>
     </StudioEventsProvider>
   );
 }

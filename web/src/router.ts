@@ -40,6 +40,11 @@ export function usePathname(): string {
   return useSyncExternalStore(subscribe, () => normalise(window.location.pathname));
 }
 
+/** One query parameter of the current URL (null when absent), kept current across `navigate` and back/forward. */
+export function useSearchParam(name: string): string | null {
+  return useSyncExternalStore(subscribe, () => new URLSearchParams(window.location.search).get(name));
+}
+
 export function navigate(path: string, { replace = false } = {}): void {
   if (replace) window.history.replaceState(null, '', path);
   else if (normalise(window.location.pathname) !== path) window.history.pushState(null, '', path);

@@ -4,43 +4,24 @@ import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { Loading } from '../components/Loading.tsx';
 import { NavLink } from '../components/NavLink.tsx';
 import { Section } from '../components/Section.tsx';
+import { navigate, useSearchParam } from '../router.ts';
 import { GpuStatsPanel } from './jobs/GpuStatsPanel.tsx';
 import { JobDetail } from './jobs/JobDetail.tsx';
 import { JobList } from './jobs/JobList.tsx';
 import { jobsApi } from './jobs/jobsApi.ts';
+import { JOB_PARAM, jobsPagePath, useJobNotificationChoice, useStudioJobs } from './jobs/JobsProvider.tsx';
 import { NotificationToggle } from './jobs/NotificationToggle.tsx';
-import { useJobEndNotifications, useNotificationChoice } from './jobs/notifications.ts';
 import { ACTIVE_JOB_STATES, type JobRecord } from './jobs/types.ts';
-import { useJobs } from './jobs/useJobs.ts';
-
-const PARAM = 'job';
-
-/** The open job lives in `?job=<id>`, so a reload or a shared link opens the same one. */
-function selectionFromUrl(): string | null {
-  const id = new URLSearchParams(window.location.search).get(PARAM);
-  return id === null || id === '' ? null : id;
-}
-
-function writeSelection(id: string | null): void {
-  const url = new URL(window.location.href);
-  if (id === null) url.searchParams.delete(PARAM);
-  else url.searchParams.set(PARAM, id);
-  window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
-}
 
 export function JobsPage() {
-  const { jobs, error, reload, merge, filesTick } = useJobs();
-  const [selectedId, setSelectedId] = useState<string | null>(selectionFromUrl);
+  const { jobs, error, reload, merge, filesTick } = useStudioJobs();
+  // The open job lives in the URL, so a notification clicked on any page (or Back) can change it.
+  const selectedId = useSearchParam(JOB_PARAM) || null;
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<ApiError | null>(null);
-  const notify = useNotificationChoice();
+  const notify = useJobNotificationChoice();
 
-  const select = useCallback((id: string | null) => {
-    setSelectedId(id);
-    writeSelection(id);
-  }, []);
-
-  useJobEndNotifications(jobs, notify.enabled, select);
+  const select = useCallback((id: string | null) => navigate(jobsPagePath(id), { replace: true }), []);
 
   // With nothing chosen, the page opens the job that runs (or else the newest one).
   useEffect(() => {

@@ -1,8 +1,9 @@
 /**
- * Browser notifications when a job this page watched ends. The choice is kept in localStorage (it is a
- * preference, not a secret); the browser's own permission is asked only when the user turns it on.
+ * Browser notifications when a job the open studio tab watched ends, on whichever page it shows (the
+ * watching lives in JobsProvider, above the pages). The choice is kept in localStorage (it is a preference,
+ * not a secret); the browser's own permission is asked only when the user turns it on.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { JobRecord, JobState } from './types.ts';
 import { isFinalJob } from './types.ts';
 
@@ -54,7 +55,8 @@ export function useNotificationChoice(): NotificationChoice {
     }
   }, []);
 
-  return { permission, enabled: wanted && permission === 'granted', wanted, setWanted };
+  // The same object until something changes: it is shared through context with every page.
+  return useMemo(() => ({ permission, enabled: wanted && permission === 'granted', wanted, setWanted }), [permission, wanted, setWanted]);
 }
 
 /** What a notification says; none for a cancelled job (someone cancelled or stopped it on purpose). */
@@ -72,8 +74,8 @@ function message(job: JobRecord): { title: string; body: string } | null {
 }
 
 /**
- * Notifies once for each job that this page saw queued or running and then saw succeed, fail or be
- * interrupted. Jobs that had already ended when the page first saw them never notify.
+ * Notifies once for each job that the app saw queued or running and then saw succeed, fail or be
+ * interrupted. Jobs that had already ended when the app first saw them never notify.
  */
 export function useJobEndNotifications(jobs: readonly JobRecord[] | undefined, enabled: boolean, onOpen: (id: string) => void): void {
   const seen = useRef(new Map<string, JobState>());

@@ -40,10 +40,14 @@ export function useJobs(): JobsState {
   const [error, setError] = useState<ApiError | null>(null);
   const [filesTick, setFilesTick] = useState<Record<string, number>>({});
   const pending = useRef(new Map<string, JobEventBody[]>());
+  /** The jobs held as queued, and whether the queue changed since the list was last read. */
+  const queued = useRef(new Set<string>());
+  const queueShifted = useRef(false);
 
   const load = useCallback(async () => {
     try {
       const answer = await jobsApi.list();
+      queued.current = new Set(answer.jobs.filter((job) => job.state === 'queued').map((job) => job.id));
       setJobs((current) => mergeRecords(current, answer.jobs, true));
       setError(null);
     } catch (cause) {
@@ -55,6 +59,10 @@ export function useJobs(): JobsState {
     let source: EventSource | null = null;
     let retry: ReturnType<typeof setTimeout> | undefined;
     const flush = setInterval(() => {
+      if (queueShifted.current) {
+        queueShifted.current = false;
+        void load();
+      }
       if (pending.current.size === 0) return;
       const batch = pending.current;
       pending.current = new Map();
@@ -81,6 +89,12 @@ export function useJobs(): JobsState {
         const record = parseEventData(event) as JobRecord | undefined;
         if (record === undefined || typeof record.id !== 'string') return;
         pending.current.delete(record.id);
+        // The stream sends the record of the job that joined, left or moved in the queue, not those of the
+        // queued jobs whose place that shifted: their positions come from reading the list again.
+        const wasQueued = queued.current.has(record.id);
+        if (record.state === 'queued') queued.current.add(record.id);
+        else queued.current.delete(record.id);
+        if (wasQueued || record.state === 'queued') queueShifted.current = true;
         setJobs((current) => mergeRecords(current, [record], false));
       });
       source.addEventListener('event', (event) => {
