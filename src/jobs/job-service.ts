@@ -198,6 +198,14 @@ export class JobService {
     return job;
   }
 
+  /**
+   * Every queued job's record, with its place: when a job moves in, out of or within the queue, the places of
+   * the others shift too, and a client following the stream would otherwise show a stale order.
+   */
+  async #publishQueue(): Promise<void> {
+    for (const job of await this.#store.list({ states: ['queued'] })) this.#emit({ type: 'job', job });
+  }
+
   #runDir(id: string): Promise<string> {
     return this.#p.workspace.resolve('runs', id);
   }
@@ -301,7 +309,10 @@ export class JobService {
     if (row.state !== 'queued') {
       throw jobError('job-running', `Job ${id} is ${row.state}; only a queued job can be cancelled.`, 'Stop it with `lorasmith jobs stop ID` (it keeps its last save).');
     }
-    if (await this.#end(id, ['queued'], 'cancelled', { failure: { code: 'cancelled', message: 'Cancelled before it started.' } })) this.#kick();
+    if (await this.#end(id, ['queued'], 'cancelled', { failure: { code: 'cancelled', message: 'Cancelled before it started.' } })) {
+      await this.#publishQueue();
+      this.#kick();
+    }
     return this.#store.get(id);
   }
 
@@ -336,9 +347,9 @@ export class JobService {
 
   async move(id: string, position: number): Promise<JobRecord> {
     await this.#store.move(id, position);
-    const job = await this.#publish(id);
+    await this.#publishQueue();
     this.#kick();
-    return job;
+    return this.#store.get(id);
   }
 
   /** Whether the job runs an imported config, whose operator inputs (files anywhere on this machine) a resume reads again. */
@@ -560,6 +571,7 @@ export class JobService {
     const reserved = new Set<string>();
     let allGpusReserved = false;
     let probe: GpuProbe | null = null;
+    let claimedAny = false;
     for (const row of queue) {
       if (this.#closed) return;
       let slots: string[] | null = null;
@@ -591,8 +603,10 @@ export class JobService {
         for (const slot of slots) claimed.add(slot);
         await this.#publish(row.id);
         this.#track(this.#launch(row.id));
+        claimedAny = true;
       }
     }
+    if (claimedAny) await this.#publishQueue();
   }
 
   /**

@@ -196,9 +196,16 @@ describe('slots and the queue', () => {
     const d = await jobs.enqueue({ config: runConfig({ base: ws.checkpointId, name: 'd' }) });
     const e = await jobs.enqueue({ config: runConfig({ base: ws.checkpointId, name: 'e' }) });
     expect([c, d, e].map((job) => [job.state, job.position])).toEqual([['queued', 1], ['queued', 2], ['queued', 3]]);
+    // The stream carries the new place of every queued job the move shifted, not only the moved one's.
+    const streamed = new Map<string, number | null>();
+    const unsubscribe = jobs.subscribe(null, (update) => {
+      if (update.type === 'job') streamed.set(update.job.id, update.job.position);
+    });
     const moved = await jobs.move(d.id, 1);
+    unsubscribe();
     expect(moved.position).toBe(1);
     expect((await jobs.get(c.id)).position).toBe(2);
+    expect(Object.fromEntries(streamed)).toEqual({ [d.id]: 1, [c.id]: 2, [e.id]: 3 });
     const cancelled = await jobs.cancel(e.id);
     expect(cancelled).toMatchObject({ state: 'cancelled', failure: { code: 'cancelled' } });
     await expect(jobs.cancel(a.id)).rejects.toMatchObject({ code: 'job-running' });
