@@ -1,6 +1,8 @@
 import { useCallback, useState } from 'react';
+import { MissingNotice } from '../components/MissingNotice.tsx';
 import { useStudioEvent } from '../events.tsx';
 import { useJson } from '../hooks/useJson.ts';
+import { readQueryParam, writeQueryParam } from '../queryParam.ts';
 import { isFinalState } from '../types.ts';
 import { DatasetDetail } from './datasets/DatasetDetail.tsx';
 import { DatasetListSection } from './datasets/DatasetListSection.tsx';
@@ -10,18 +12,8 @@ import { ZipImportSection } from './datasets/ZipImportSection.tsx';
 
 const PARAM = 'dataset';
 
-/** The selected dataset lives in `?dataset=<name>`, so a reload or a shared link opens the same one. */
-function selectionFromUrl(): string | null {
-  const name = new URLSearchParams(window.location.search).get(PARAM);
-  return name === null || name === '' ? null : name;
-}
-
-function writeSelection(name: string | null): void {
-  const url = new URL(window.location.href);
-  if (name === null) url.searchParams.delete(PARAM);
-  else url.searchParams.set(PARAM, name);
-  window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
-}
+/** The selected dataset lives in `?dataset=<name>`. */
+const selectionFromUrl = (): string | null => readQueryParam(PARAM);
 
 const DATASET_TASKS = new Set(['dataset-import', 'dataset-tag']);
 
@@ -40,7 +32,7 @@ export function DatasetsPage() {
   const select = useCallback((name: string | null, { reveal: show = true } = {}) => {
     setSelected(name);
     setReveal(show && name !== null);
-    writeSelection(name);
+    writeQueryParam(PARAM, name);
   }, []);
 
   /** A dataset the server just answered with (created, renamed, edited) replaces the list's copy. */
@@ -118,13 +110,9 @@ export function DatasetsPage() {
             reloadList={reload}
           />
         ) : selected !== null && datasets !== undefined ? (
-          <div className="notice" role="status" data-testid="dataset-missing">
-            <p className="notice__title">There is no dataset named “{selected}”.</p>
-            <p>It may have been renamed or deleted. Select another one from the list.</p>
-            <button type="button" className="button button--small button--ghost notice__action" onClick={() => select(null)}>
-              Dismiss
-            </button>
-          </div>
+          <MissingNotice title={`There is no dataset named “${selected}”.`} onDismiss={() => select(null)} testId="dataset-missing">
+            It may have been renamed or deleted. Select another one from the list.
+          </MissingNotice>
         ) : null}
       </div>
     </div>

@@ -1,6 +1,8 @@
 import { useCallback, useRef, useState, type KeyboardEvent } from 'react';
+import { MissingNotice } from '../components/MissingNotice.tsx';
 import { useStudioEvent } from '../events.tsx';
 import { useJson } from '../hooks/useJson.ts';
+import { readQueryParam, writeQueryParam } from '../queryParam.ts';
 import type { ModelRecord } from '../types.ts';
 import { FindTab } from './models/FindTab.tsx';
 import { ImportSection } from './models/ImportSection.tsx';
@@ -17,29 +19,10 @@ const TABS: Array<{ id: Tab; label: string }> = [
 ];
 
 /** The open tab lives in `?tab=find` (the library is the default and leaves no parameter). */
-function tabFromUrl(): Tab {
-  return new URLSearchParams(window.location.search).get(TAB_PARAM) === 'find' ? 'find' : 'library';
-}
+const tabFromUrl = (): Tab => (readQueryParam(TAB_PARAM) === 'find' ? 'find' : 'library');
 
-function writeTab(tab: Tab): void {
-  const url = new URL(window.location.href);
-  if (tab === 'library') url.searchParams.delete(TAB_PARAM);
-  else url.searchParams.set(TAB_PARAM, tab);
-  window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
-}
-
-/** The selected model lives in `?model=<id>`, so a reload or a shared link opens the same one. */
-function selectionFromUrl(): string | null {
-  const id = new URLSearchParams(window.location.search).get(PARAM);
-  return id === null || id === '' ? null : id;
-}
-
-function writeSelection(id: string | null): void {
-  const url = new URL(window.location.href);
-  if (id === null) url.searchParams.delete(PARAM);
-  else url.searchParams.set(PARAM, id);
-  window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
-}
+/** The selected model lives in `?model=<id>`. */
+const selectionFromUrl = (): string | null => readQueryParam(PARAM);
 
 export function ModelsPage() {
   const { data, error, reload, setData } = useJson<{ models: ModelRecord[] }>('/api/models');
@@ -61,7 +44,7 @@ export function ModelsPage() {
   const openTab = useCallback((next: Tab, { focus = false } = {}) => {
     setTab(next);
     if (next === 'find') setFindOpened(true);
-    writeTab(next);
+    writeQueryParam(TAB_PARAM, next === 'library' ? null : next);
     if (focus) tabRefs.current.get(next)?.focus();
   }, []);
 
@@ -80,7 +63,7 @@ export function ModelsPage() {
   const select = useCallback((id: string | null, { reveal: show = true } = {}) => {
     setSelectedId(id);
     setReveal(show && id !== null);
-    writeSelection(id);
+    writeQueryParam(PARAM, id);
   }, []);
 
   const onImported = useCallback(
@@ -155,13 +138,9 @@ export function ModelsPage() {
         {selected ? (
           <ModelDetail key={selected.id} model={selected} reveal={reveal} onClose={() => select(null)} onDeleted={onDeleted} onChanged={onChanged} />
         ) : selectedId !== null && models !== undefined ? (
-          <div className="notice" role="status" data-testid="model-missing">
-            <p className="notice__title">That model is not in the library.</p>
-            <p>It may have been deleted. Select another one from the list.</p>
-            <button type="button" className="button button--small button--ghost notice__action" onClick={() => select(null)}>
-              Dismiss
-            </button>
-          </div>
+          <MissingNotice title="That model is not in the library." onDismiss={() => select(null)} testId="model-missing">
+            It may have been deleted. Select another one from the list.
+          </MissingNotice>
         ) : null}
       </div>
       {findOpened ? (

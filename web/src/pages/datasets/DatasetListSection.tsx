@@ -3,6 +3,7 @@ import { api, type ApiError } from '../../api.ts';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { Section } from '../../components/Section.tsx';
+import { SelectableRow } from '../../components/SelectableRow.tsx';
 import { Time } from '../../components/Time.tsx';
 import { formatCount } from '../../format.ts';
 import { useAction } from '../../hooks/useAction.ts';
@@ -117,32 +118,23 @@ export function DatasetListSection({ datasets, error, reload, selected, onSelect
                 {datasets.map((dataset) => {
                   const current = dataset.name === selected;
                   return (
-                    <tr
+                    <SelectableRow
                       key={dataset.name}
-                      className={current ? 'table__row table__row--selected' : 'table__row'}
-                      onClick={() => onSelect(dataset.name)}
-                      data-testid={`dataset-row-${dataset.name}`}
-                    >
-                      <td className="datasets__name">
-                        <button
-                          type="button"
-                          className="link-button models__name-button"
-                          onClick={(event) => {
-                            event.stopPropagation();
-                            onSelect(dataset.name);
-                          }}
-                          aria-current={current ? 'true' : undefined}
-                        >
-                          {dataset.name}
-                        </button>
-                        {dataset.locked ? (
+                      selected={current}
+                      onSelect={() => onSelect(dataset.name)}
+                      testId={`dataset-row-${dataset.name}`}
+                      nameClassName="datasets__name"
+                      name={dataset.name}
+                      sub={
+                        dataset.locked ? (
                           <div className="table__sub">
                             <span className="badge badge--warn" title={dataset.locked}>
                               in use
                             </span>
                           </div>
-                        ) : null}
-                      </td>
+                        ) : null
+                      }
+                    >
                       <td className="num">{formatCount(dataset.imageCount)}</td>
                       <td>
                         <SubsetChips dataset={dataset} />
@@ -150,7 +142,7 @@ export function DatasetListSection({ datasets, error, reload, selected, onSelect
                       <td className="nowrap">
                         <Time iso={dataset.createdAt} />
                       </td>
-                    </tr>
+                    </SelectableRow>
                   );
                 })}
               </tbody>

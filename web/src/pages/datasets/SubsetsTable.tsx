@@ -1,6 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api.ts';
+import { ACTIONS, DataTable } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
+import { TextField } from '../../components/TextField.tsx';
 import { formatCount } from '../../format.ts';
 import { useAction } from '../../hooks/useAction.ts';
 import { datasetPath } from './paths.ts';
@@ -127,20 +129,17 @@ function AddSubset({ dataset, locked, onChanged }: { dataset: string; locked: bo
   return (
     <>
       <form className="inline-form" onSubmit={onSubmit} aria-label="Add a subset">
-        <label htmlFor="subset-add-name" className="label">
-          Add a subset
-        </label>
-        <input
+        <TextField
           id="subset-add-name"
+          label="Add a subset"
+          labelClassName="label"
           className="input"
           value={name}
-          onChange={(event) => setName(event.target.value)}
+          onChange={setName}
           placeholder="e.g. sks dog"
           disabled={locked}
-          autoComplete="off"
-          spellCheck={false}
           maxLength={100}
-          data-testid="subset-add-name"
+          testId="subset-add-name"
         />
         <label htmlFor="subset-add-repeats" className="muted">
           repeats
@@ -174,37 +173,21 @@ export function SubsetsTable({ summary, locked, onChanged }: Props) {
       {summary.subsets.length === 0 ? (
         <p className="muted">No subsets yet: add one below, then add images to it.</p>
       ) : (
-        <div className="table-scroll">
-          <table className="table table--subsets">
-            <thead>
-              <tr>
-                <th scope="col">Subset</th>
-                <th scope="col" className="num">
-                  Images
-                </th>
-                <th scope="col">Repeats</th>
-                <th scope="col">Class tokens</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Captions</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {summary.subsets.map((subset) => (
-                // A new answer from the studio resets the row's fields.
-                <SubsetRow
-                  key={`${subset.name}\u0000${subset.repeats}\u0000${subset.classTokens}\u0000${subset.isReg}`}
-                  dataset={summary.name}
-                  subset={subset}
-                  locked={isLocked}
-                  onChanged={onChanged}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={['Subset', { label: 'Images', className: 'num' }, 'Repeats', 'Class tokens', 'Kind', 'Captions', ACTIONS]}
+          className="table--subsets"
+        >
+          {summary.subsets.map((subset) => (
+            // A new answer from the studio resets the row's fields.
+            <SubsetRow
+              key={`${subset.name}\u0000${subset.repeats}\u0000${subset.classTokens}\u0000${subset.isReg}`}
+              dataset={summary.name}
+              subset={subset}
+              locked={isLocked}
+              onChanged={onChanged}
+            />
+          ))}
+        </DataTable>
       )}
       <AddSubset dataset={summary.name} locked={isLocked} onChanged={onChanged} />
     </div>

@@ -1,7 +1,9 @@
 import { useDeferredValue, useMemo, useState } from 'react';
+import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { Section } from '../../components/Section.tsx';
+import { TextField } from '../../components/TextField.tsx';
 import { formatCount } from '../../format.ts';
 import { useJson } from '../../hooks/useJson.ts';
 import { plural } from './labels.ts';
@@ -44,19 +46,16 @@ export function TagFrequencySection({ dataset, version, filter, onToggleFilter }
     >
       <div className="inline-form">
         <SubsetSelect id="tags-subset" subsets={dataset.subsets} value={subset} onChange={setSubset} testId="tags-subset" />
-        <label htmlFor="tags-search" className="visually-hidden">
-          Tag contains
-        </label>
-        <input
+        <TextField
           id="tags-search"
+          label="Tag contains"
+          labelClassName="visually-hidden"
           type="search"
           className="input input--wide"
           value={query}
-          onChange={(event) => setQuery(event.target.value)}
+          onChange={setQuery}
           placeholder="Find a tag"
-          autoComplete="off"
-          spellCheck={false}
-          data-testid="tags-search"
+          testId="tags-search"
         />
       </div>
       <ErrorBanner error={error} onRetry={reload} />
@@ -67,70 +66,50 @@ export function TagFrequencySection({ dataset, version, filter, onToggleFilter }
           <p className="muted tags__summary" data-testid="tags-summary">
             {formatCount(data.tagged)} of {plural(data.images, 'image')} have a caption.
           </p>
-          <div className="table-scroll table-scroll--tall tags__scroll" tabIndex={0} aria-label="Tag frequencies">
-            <table className="table table--sticky table--tags">
-              <thead>
-                <tr>
-                  <th scope="col">Tag</th>
-                  <th scope="col" className="num">
-                    Images
-                  </th>
-                  <th scope="col" className="tags__bar-col">
-                    <span className="visually-hidden">Share of images</span>
-                  </th>
-                  <th scope="col">
-                    <span className="visually-hidden">Filter</span>
-                  </th>
+          <DataTable
+            columns={['Tag', { label: 'Images', className: 'num' }, { label: 'Share of images', className: 'tags__bar-col', hidden: true }, { label: 'Filter', hidden: true }]}
+            className="table--sticky table--tags"
+            scrollClassName="table-scroll--tall tags__scroll"
+            scrollLabel="Tag frequencies"
+            empty={rows.length === 0 ? (data.tags.length === 0 ? 'No captions with tags yet.' : 'No tag contains that text.') : null}
+          >
+            {rows.map(({ tag, images }) => {
+              const has = filter.all.includes(tag);
+              const lacks = filter.none.includes(tag);
+              return (
+                <tr key={tag} className={has || lacks ? 'table__row--selected' : undefined} data-testid={`tag-row-${tag}`}>
+                  <td className="table__wrap">
+                    <button
+                      type="button"
+                      className="link-button tags__tag"
+                      onClick={() => onToggleFilter(tag, 'all')}
+                      aria-pressed={has}
+                      title={has ? 'Stop filtering by this tag' : 'Show only images with this tag'}
+                      data-testid={`tag-filter-${tag}`}
+                    >
+                      {tag}
+                    </button>
+                  </td>
+                  <td className="num">{formatCount(images)}</td>
+                  <td className="tags__bar-col">
+                    <progress className="bar" max={Math.max(data.images, 1)} value={images} aria-label={`${tag}: ${images} of ${data.images} images`} />
+                  </td>
+                  <td className="table__actions">
+                    <button
+                      type="button"
+                      className={lacks ? 'chip chip--small chip--lacks' : 'chip chip--small'}
+                      aria-pressed={lacks}
+                      onClick={() => onToggleFilter(tag, 'none')}
+                      title="Show only images without this tag"
+                      data-testid={`tag-exclude-${tag}`}
+                    >
+                      lacks
+                    </button>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {rows.length === 0 ? (
-                  <tr>
-                    <td colSpan={4} className="muted">
-                      {data.tags.length === 0 ? 'No captions with tags yet.' : 'No tag contains that text.'}
-                    </td>
-                  </tr>
-                ) : (
-                  rows.map(({ tag, images }) => {
-                    const has = filter.all.includes(tag);
-                    const lacks = filter.none.includes(tag);
-                    return (
-                      <tr key={tag} className={has || lacks ? 'table__row--selected' : undefined} data-testid={`tag-row-${tag}`}>
-                        <td className="table__wrap">
-                          <button
-                            type="button"
-                            className="link-button tags__tag"
-                            onClick={() => onToggleFilter(tag, 'all')}
-                            aria-pressed={has}
-                            title={has ? 'Stop filtering by this tag' : 'Show only images with this tag'}
-                            data-testid={`tag-filter-${tag}`}
-                          >
-                            {tag}
-                          </button>
-                        </td>
-                        <td className="num">{formatCount(images)}</td>
-                        <td className="tags__bar-col">
-                          <progress className="bar" max={Math.max(data.images, 1)} value={images} aria-label={`${tag}: ${images} of ${data.images} images`} />
-                        </td>
-                        <td className="table__actions">
-                          <button
-                            type="button"
-                            className={lacks ? 'chip chip--small chip--lacks' : 'chip chip--small'}
-                            aria-pressed={lacks}
-                            onClick={() => onToggleFilter(tag, 'none')}
-                            title="Show only images without this tag"
-                            data-testid={`tag-exclude-${tag}`}
-                          >
-                            lacks
-                          </button>
-                        </td>
-                      </tr>
-                    );
-                  })
-                )}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
           {matching.length > rows.length ? <p className="muted table__note">{formatCount(matching.length - rows.length)} more not shown — search to find them.</p> : null}
         </>
       )}

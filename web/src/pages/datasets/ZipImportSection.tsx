@@ -1,12 +1,10 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { toApiError } from '../../api.ts';
-import { RichText } from '../../components/RichText.tsx';
+import { useRef, useState, type FormEvent } from 'react';
+import { Refusal } from '../../components/Refusal.tsx';
 import { Section } from '../../components/Section.tsx';
 import { UploadProgress, type UploadState } from '../../components/UploadProgress.tsx';
 import { useFollowedTask } from '../../hooks/useFollowedTask.ts';
-import { useSession } from '../../session.tsx';
+import { useTaskUpload } from '../../hooks/useTaskUpload.ts';
 import type { TaskRecord } from '../../types.ts';
-import { uploadFile } from '../../upload.ts';
 import { datasetNameFromFile } from './labels.ts';
 import { TaskPanel } from './TaskPanel.tsx';
 import type { ImportReport } from './types.ts';
@@ -32,12 +30,6 @@ interface Failure {
   code: string;
   message: string;
   hint: string | null;
-}
-
-function taskIdOf(result: unknown): string | null {
-  if (typeof result !== 'object' || result === null || !('taskId' in result)) return null;
-  const id = (result as { taskId: unknown }).taskId;
-  return typeof id === 'string' && id !== '' ? id : null;
 }
 
 function reportOf(task: TaskRecord): ImportReport | null {
@@ -70,13 +62,11 @@ interface Props {
 
 /** A zip of kohya-style subset folders becomes a new dataset; the report says what was left out and why. */
 export function ZipImportSection({ onImported, onStarted }: Props) {
-  const { csrfToken } = useSession();
   const form = useRef<HTMLFormElement>(null);
-  const controller = useRef<AbortController | null>(null);
+  const { upload, send, cancel } = useTaskUpload();
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState('');
   const [nameEdited, setNameEdited] = useState(false);
-  const [upload, setUpload] = useState<UploadState | null>(null);
   const [failure, setFailure] = useState<Failure | null>(null);
   const target = useRef({ dataset: '', file: '' });
 
@@ -101,45 +91,19 @@ export function ZipImportSection({ onImported, onStarted }: Props) {
   const uploading = upload?.state === 'sending';
   const busy = uploading || followed.following;
 
-  useEffect(() => () => controller.current?.abort(), []);
-
   const start = async (chosen: File, dataset: string) => {
-    controller.current?.abort();
-    const abort = new AbortController();
-    controller.current = abort;
     target.current = { dataset, file: chosen.name };
     setFailure(null);
     onStarted();
     followed.reset();
-    setUpload({ name: chosen.name, sent: 0, total: chosen.size, state: 'sending' });
-    try {
-      const result = await uploadFile({
-        file: chosen,
-        kind: 'zip',
-        target: { dataset },
-        csrfToken,
-        signal: abort.signal,
-        onProgress: (sent, total) => setUpload((current) => current && { ...current, sent, total }),
-      });
-      setUpload((current) => current && { ...current, sent: current.total, state: 'done' });
-      const id = taskIdOf(result);
-      if (id === null) throw new Error('The studio took the archive but did not start an import task.');
-      followed.follow(id);
-    } catch (cause) {
-      if (abort.signal.aborted) {
-        setUpload((current) => current && { ...current, state: 'cancelled' });
-        return;
-      }
-      const error = toApiError(cause);
-      setUpload((current) => current && { ...current, state: 'failed' });
-      setFailure({ dataset, file: chosen.name, phase: 'upload', state: null, code: error.code, message: error.message, hint: error.hint });
-    } finally {
-      if (controller.current === abort) controller.current = null;
-      form.current?.reset();
-      setFile(null);
-      setName('');
-      setNameEdited(false);
-    }
+    const outcome = await send({ file: chosen, kind: 'zip', target: { dataset }, noTaskMessage: 'The studio took the archive but did not start an import task.' });
+    form.current?.reset();
+    setFile(null);
+    setName('');
+    setNameEdited(false);
+    if (outcome === null) return;
+    if ('taskId' in outcome) followed.follow(outcome.taskId);
+    else setFailure({ dataset, file: chosen.name, phase: 'upload', state: null, code: outcome.error.code, message: outcome.error.message, hint: outcome.error.hint });
   };
 
   const onSubmit = (event: FormEvent<HTMLFormElement>) => {
@@ -203,7 +167,7 @@ export function ZipImportSection({ onImported, onStarted }: Props) {
         <UploadProgress
           upload={upload}
           messages={UPLOAD_MESSAGES}
-          onCancel={() => controller.current?.abort()}
+          onCancel={cancel}
           testId="dataset-zip-upload"
           cancelTestId="dataset-zip-upload-cancel"
         />
@@ -220,30 +184,23 @@ export function ZipImportSection({ onImported, onStarted }: Props) {
       ) : null}
 
       {failure ? (
-        <div className="refusal" role="alert" data-testid="dataset-import-error" data-code={failure.code} data-phase={failure.phase}>
-          <div className="refusal__body">
-            <p className="refusal__title">{failureTitle(failure)}</p>
-            <p className="refusal__file">
-              <span className="muted">Archive </span>
-              <span className="mono">{failure.file}</span>
-            </p>
-            <p className="refusal__message">
-              <RichText text={failure.message} />
-            </p>
-            {failure.hint ? (
-              <p className="refusal__hint">
-                <RichText text={failure.hint} />
-              </p>
-            ) : null}
-            <p className="refusal__note">
+        <Refusal
+          title={failureTitle(failure)}
+          subject="Archive"
+          name={failure.file}
+          code={failure.code}
+          phase={failure.phase}
+          message={failure.message}
+          hint={failure.hint}
+          note={
+            <>
               Nothing was created: no dataset <span className="mono">{failure.dataset}</span> was added, and no existing
               dataset was changed.
-            </p>
-          </div>
-          <button type="button" className="button button--small button--ghost" onClick={() => setFailure(null)} data-testid="dataset-import-error-dismiss">
-            Dismiss
-          </button>
-        </div>
+            </>
+          }
+          onDismiss={() => setFailure(null)}
+          testId="dataset-import-error"
+        />
       ) : null}
     </Section>
   );

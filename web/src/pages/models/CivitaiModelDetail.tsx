@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { apiPath } from '../../api.ts';
+import { DataTable, SIZE } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { Section } from '../../components/Section.tsx';
@@ -7,7 +8,7 @@ import { formatBytes, formatCount } from '../../format.ts';
 import { useJson } from '../../hooks/useJson.ts';
 import { civitaiModelUrl, type CivitaiFile, type CivitaiSummary, type CivitaiVersion } from './hub.ts';
 import { HubLink } from './HubLink.tsx';
-import { PullButton } from './PullButton.tsx';
+import { PULL_COLUMN, PullButton } from './PullButton.tsx';
 import type { Downloads } from './useDownloads.ts';
 
 function sha256Of(file: CivitaiFile): string | null {
@@ -63,71 +64,57 @@ function VersionFiles({ versionId, downloads, onPulled }: { versionId: number; d
       {data.files.length === 0 ? (
         <p className="muted">This version lists no files.</p>
       ) : (
-        <div className="table-scroll">
-          <table className="table table--files" data-testid="civitai-files">
-            <thead>
-              <tr>
-                <th scope="col">File</th>
-                <th scope="col" className="num">
-                  Size
-                </th>
-                <th scope="col">Format</th>
-                <th scope="col">SHA-256</th>
-                <th scope="col">Civitai’s scans</th>
-                <th scope="col">
-                  <span className="visually-hidden">Pull</span>
-                </th>
+        <DataTable
+          columns={['File', SIZE, 'Format', 'SHA-256', 'Civitai’s scans', PULL_COLUMN]}
+          className="table--files"
+          testId="civitai-files"
+        >
+          {data.files.map((file) => {
+            const sha = sha256Of(file);
+            return (
+              <tr key={file.id} data-testid={`civitai-file-${file.id}`}>
+                <td className="files__path">
+                  <span className="mono">{file.name}</span>
+                  <div className="table__sub">
+                    {file.type ? <span className="muted">{file.type}</span> : null}
+                    {file.primary ? <span className="badge badge--info badge--inline">primary</span> : null}
+                  </div>
+                </td>
+                <td className="num nowrap">{formatBytes(file.sizeKB * 1024)}</td>
+                <td className="nowrap">
+                  {file.format ?? <span className="muted">—</span>}
+                  {file.fp ? <span className="muted"> · {file.fp}</span> : null}
+                </td>
+                <td>
+                  {sha ? (
+                    <span className="digest" title={`SHA-256 ${sha}`}>
+                      <code className="digest__value">{sha.slice(0, 12)}…</code>
+                    </span>
+                  ) : (
+                    <span className="badge badge--warn" title="The pull will wait for your confirmation before anything enters the library.">
+                      none listed
+                    </span>
+                  )}
+                </td>
+                <td>
+                  <div className="scan-results">
+                    <ScanResult label="pickle" value={file.pickleScanResult} />
+                    <ScanResult label="virus" value={file.virusScanResult} />
+                  </div>
+                </td>
+                <td className="table__actions">
+                  <PullButton
+                    body={{ source: file.source }}
+                    downloads={downloads}
+                    what={file.name}
+                    testId={`pull-${file.id}`}
+                    onStarted={() => onPulled(data)}
+                  />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {data.files.map((file) => {
-                const sha = sha256Of(file);
-                return (
-                  <tr key={file.id} data-testid={`civitai-file-${file.id}`}>
-                    <td className="files__path">
-                      <span className="mono">{file.name}</span>
-                      <div className="table__sub">
-                        {file.type ? <span className="muted">{file.type}</span> : null}
-                        {file.primary ? <span className="badge badge--info badge--inline">primary</span> : null}
-                      </div>
-                    </td>
-                    <td className="num nowrap">{formatBytes(file.sizeKB * 1024)}</td>
-                    <td className="nowrap">
-                      {file.format ?? <span className="muted">—</span>}
-                      {file.fp ? <span className="muted"> · {file.fp}</span> : null}
-                    </td>
-                    <td>
-                      {sha ? (
-                        <span className="digest" title={`SHA-256 ${sha}`}>
-                          <code className="digest__value">{sha.slice(0, 12)}…</code>
-                        </span>
-                      ) : (
-                        <span className="badge badge--warn" title="The pull will wait for your confirmation before anything enters the library.">
-                          none listed
-                        </span>
-                      )}
-                    </td>
-                    <td>
-                      <div className="scan-results">
-                        <ScanResult label="pickle" value={file.pickleScanResult} />
-                        <ScanResult label="virus" value={file.virusScanResult} />
-                      </div>
-                    </td>
-                    <td className="table__actions">
-                      <PullButton
-                        body={{ source: file.source }}
-                        downloads={downloads}
-                        what={file.name}
-                        testId={`pull-${file.id}`}
-                        onStarted={() => onPulled(data)}
-                      />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
       {data.files.some((file) => sha256Of(file) === null) ? (
         <p className="muted hint-line">

@@ -1,7 +1,10 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, toApiError, type ApiError } from '../../api.ts';
+import { DataTable, type Column } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Section } from '../../components/Section.tsx';
+import { SelectableRow } from '../../components/SelectableRow.tsx';
+import { TextField } from '../../components/TextField.tsx';
 import { Time } from '../../components/Time.tsx';
 import { formatCount } from '../../format.ts';
 import { useJson } from '../../hooks/useJson.ts';
@@ -72,142 +75,91 @@ function uniqueBases(summary: CivitaiSummary): string[] {
 
 function HfResults({ results, selected, onSelect }: { results: HfSummary[]; selected: string | null; onSelect: (index: number) => void }) {
   return (
-    <table className="table table--results" data-testid="find-results" data-provider="hf">
-      <thead>
-        <tr>
-          <th scope="col">Repository</th>
-          <th scope="col">Author</th>
-          <th scope="col">Type</th>
-          <th scope="col">Base model</th>
-          <th scope="col" className="num">
-            Downloads
-          </th>
-          <th scope="col" className="num">
-            Likes
-          </th>
-          <th scope="col">Updated</th>
-        </tr>
-      </thead>
-      <tbody>
-        {results.map((r, index) => {
-          const { author, name } = splitRepo(r.id);
-          const bases = hfBaseModels(r.tags);
-          const isSelected = selected === r.id;
-          return (
-            <tr
-              key={r.id}
-              className={isSelected ? 'table__row table__row--selected' : 'table__row'}
-              onClick={() => onSelect(index)}
-              data-testid={`find-result-${index}`}
-              data-selected={isSelected}
-            >
-              <td className="results__name">
-                <button
-                  type="button"
-                  className="link-button results__name-button"
-                  onClick={(e) => {
-                    e.stopPropagation();
-                    onSelect(index);
-                  }}
-                  aria-current={isSelected ? 'true' : undefined}
-                >
-                  {name}
-                </button>
-                {r.gated || r.private ? (
-                  <div className="table__sub models__badges">
-                    {r.gated ? <span className="badge badge--warn">gated</span> : null}
-                    {r.private ? <span className="badge badge--warn">private</span> : null}
-                  </div>
-                ) : null}
-              </td>
-              <td className="table__wrap">{author || <span className="muted">—</span>}</td>
-              <td>
-                {r.pipelineTag ? <span className="nowrap">{r.pipelineTag}</span> : null}
-                {hfTypeTags(r).length > 0 ? (
-                  <div className="table__sub models__badges">
-                    {hfTypeTags(r).map((tag) => (
-                      <span key={tag} className="badge badge--neutral">
-                        {tag}
-                      </span>
-                    ))}
-                  </div>
-                ) : r.pipelineTag ? null : (
-                  <span className="muted">—</span>
-                )}
-              </td>
-              <td className="results__base mono">{bases.length > 0 ? bases.slice(0, 2).join(', ') : <span className="muted">—</span>}</td>
-              <td className="num">{formatCount(r.downloads)}</td>
-              <td className="num">{formatCount(r.likes)}</td>
-              <td className="nowrap">
-                <Time iso={r.updatedAt} />
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <>
+      {results.map((r, index) => {
+        const { author, name } = splitRepo(r.id);
+        const bases = hfBaseModels(r.tags);
+        return (
+          <SelectableRow
+            key={r.id}
+            selected={selected === r.id}
+            onSelect={() => onSelect(index)}
+            testId={`find-result-${index}`}
+            nameClassName="results__name"
+            name={name}
+            sub={
+              r.gated || r.private ? (
+                <div className="table__sub models__badges">
+                  {r.gated ? <span className="badge badge--warn">gated</span> : null}
+                  {r.private ? <span className="badge badge--warn">private</span> : null}
+                </div>
+              ) : null
+            }
+          >
+            <td className="table__wrap">{author || <span className="muted">—</span>}</td>
+            <td>
+              {r.pipelineTag ? <span className="nowrap">{r.pipelineTag}</span> : null}
+              {hfTypeTags(r).length > 0 ? (
+                <div className="table__sub models__badges">
+                  {hfTypeTags(r).map((tag) => (
+                    <span key={tag} className="badge badge--neutral">
+                      {tag}
+                    </span>
+                  ))}
+                </div>
+              ) : r.pipelineTag ? null : (
+                <span className="muted">—</span>
+              )}
+            </td>
+            <td className="results__base mono">{bases.length > 0 ? bases.slice(0, 2).join(', ') : <span className="muted">—</span>}</td>
+            <td className="num">{formatCount(r.downloads)}</td>
+            <td className="num">{formatCount(r.likes)}</td>
+            <td className="nowrap">
+              <Time iso={r.updatedAt} />
+            </td>
+          </SelectableRow>
+        );
+      })}
+    </>
   );
 }
 
 function CivitaiResults({ results, selected, onSelect }: { results: CivitaiSummary[]; selected: number | null; onSelect: (index: number) => void }) {
   return (
-    <table className="table table--results" data-testid="find-results" data-provider="civitai">
-      <thead>
-        <tr>
-          <th scope="col">Model</th>
-          <th scope="col">Creator</th>
-          <th scope="col">Type</th>
-          <th scope="col">Base model</th>
-          <th scope="col" className="num">
-            Downloads
-          </th>
-          <th scope="col" className="num">
-            Versions
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {results.map((r, index) => {
-          const bases = uniqueBases(r);
-          const isSelected = selected === r.id;
-          return (
-            <tr
-              key={r.id}
-              className={isSelected ? 'table__row table__row--selected' : 'table__row'}
-              onClick={() => onSelect(index)}
-              data-testid={`find-result-${index}`}
-              data-selected={isSelected}
-            >
-              <td className="results__name">
-                <button
-                  type="button"
-                  className="link-button results__name-button"
-                  onClick={(e) => {
-                    e.stopPropagation();
-                    onSelect(index);
-                  }}
-                  aria-current={isSelected ? 'true' : undefined}
-                >
-                  {r.name}
-                </button>
-                {r.nsfw ? (
-                  <div className="table__sub">
-                    <span className="badge badge--warn">NSFW</span>
-                  </div>
-                ) : null}
-              </td>
-              <td className="table__wrap">{r.creator ?? <span className="muted">—</span>}</td>
-              <td className="nowrap">{r.type ?? <span className="muted">—</span>}</td>
-              <td className="results__base">{bases.length > 0 ? bases.slice(0, 3).join(', ') : <span className="muted">—</span>}</td>
-              <td className="num">{formatCount(r.downloads)}</td>
-              <td className="num">{formatCount(r.versions.length)}</td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <>
+      {results.map((r, index) => {
+        const bases = uniqueBases(r);
+        return (
+          <SelectableRow
+            key={r.id}
+            selected={selected === r.id}
+            onSelect={() => onSelect(index)}
+            testId={`find-result-${index}`}
+            nameClassName="results__name"
+            name={r.name}
+            sub={
+              r.nsfw ? (
+                <div className="table__sub">
+                  <span className="badge badge--warn">NSFW</span>
+                </div>
+              ) : null
+            }
+          >
+            <td className="table__wrap">{r.creator ?? <span className="muted">—</span>}</td>
+            <td className="nowrap">{r.type ?? <span className="muted">—</span>}</td>
+            <td className="results__base">{bases.length > 0 ? bases.slice(0, 3).join(', ') : <span className="muted">—</span>}</td>
+            <td className="num">{formatCount(r.downloads)}</td>
+            <td className="num">{formatCount(r.versions.length)}</td>
+          </SelectableRow>
+        );
+      })}
+    </>
   );
 }
+
+const DOWNLOADS: Column = { label: 'Downloads', className: 'num' };
+const HF_COLUMNS = ['Repository', 'Author', 'Type', 'Base model', DOWNLOADS, { label: 'Likes', className: 'num' }, 'Updated'];
+const CIVITAI_COLUMNS = ['Model', 'Creator', 'Type', 'Base model', DOWNLOADS, { label: 'Versions', className: 'num' }];
 
 interface Props {
   /** Open a stored model in the Library tab. */
@@ -319,20 +271,17 @@ export function FindTab({ onOpenModel }: Props) {
               <option value="hf">Hugging Face</option>
               <option value="civitai">Civitai</option>
             </select>
-            <label className="visually-hidden" htmlFor="find-query">
-              Search
-            </label>
-            <input
+            <TextField
               id="find-query"
+              label="Search"
+              labelClassName="visually-hidden"
               type="search"
               className="input input--wide"
               value={filters.q}
               maxLength={200}
-              onChange={(e) => set('q', e.target.value)}
+              onChange={(value) => set('q', value)}
               placeholder={provider === 'hf' ? 'Search models, e.g. sdxl lora' : 'Search models, e.g. watercolor'}
-              autoComplete="off"
-              spellCheck={false}
-              data-testid="find-query"
+              testId="find-query"
             />
             <button type="submit" className="button" disabled={searching} data-testid="find-search">
               {searching ? 'Searching…' : 'Search'}
@@ -426,13 +375,20 @@ export function FindTab({ onOpenModel }: Props) {
             No model matches this search.
           </p>
         ) : (
-          <div className={searching ? 'table-scroll table-scroll--busy' : 'table-scroll'} aria-busy={searching}>
+          <DataTable
+            key={response.provider}
+            columns={response.provider === 'hf' ? HF_COLUMNS : CIVITAI_COLUMNS}
+            className="table--results"
+            testId="find-results"
+            data={{ 'data-provider': response.provider }}
+            busy={searching}
+          >
             {response.provider === 'hf' ? (
               <HfResults results={response.results} selected={selected?.provider === 'hf' ? selected.summary.id : null} onSelect={select} />
             ) : (
               <CivitaiResults results={response.results} selected={selected?.provider === 'civitai' ? selected.summary.id : null} onSelect={select} />
             )}
-          </div>
+          </DataTable>
         )}
       </Section>
 

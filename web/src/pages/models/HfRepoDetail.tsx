@@ -1,13 +1,15 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { DataTable, SIZE } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { Section } from '../../components/Section.tsx';
+import { TextField } from '../../components/TextField.tsx';
 import { Time } from '../../components/Time.tsx';
 import { formatBytes, formatCount } from '../../format.ts';
 import { useJson } from '../../hooks/useJson.ts';
 import { HubLink, TokenHint, type TokenState } from './HubLink.tsx';
 import { foldersOf, guessFormat, hfBaseModels, hfRepoUrl, matchesAny, shortRevision, splitGlobs, type HfFile, type HfFilesResponse, type HfSummary } from './hub.ts';
-import { PullButton } from './PullButton.tsx';
+import { PULL_COLUMN, PullButton } from './PullButton.tsx';
 import type { Downloads } from './useDownloads.ts';
 
 const MAX_SELECTION = 200;
@@ -203,71 +205,48 @@ export function HfRepoDetail({ summary, downloads, tokens, reveal }: Props) {
                 {loading ? ' · refreshing…' : ''}
               </span>
               <div className="filters__fields">
-                <label className="visually-hidden" htmlFor="hf-files-filter">
-                  Path contains
-                </label>
-                <input
+                <TextField
                   id="hf-files-filter"
+                  label="Path contains"
+                  labelClassName="visually-hidden"
                   type="search"
                   className="input"
                   value={filter}
-                  onChange={(e) => setFilter(e.target.value)}
+                  onChange={setFilter}
                   placeholder="Filter by path"
-                  autoComplete="off"
-                  spellCheck={false}
-                  data-testid="hf-files-filter"
+                  testId="hf-files-filter"
                 />
               </div>
             </div>
-            <div className="table-scroll table-scroll--tall">
-              <table className="table table--sticky table--files" data-testid="hf-files">
-                <thead>
-                  <tr>
-                    <th scope="col">Path</th>
-                    <th scope="col" className="num">
-                      Size
-                    </th>
-                    <th scope="col">Digest</th>
-                    <th scope="col">Format (by name)</th>
-                    <th scope="col">Hub scan</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Pull</span>
-                    </th>
+            <DataTable
+              columns={['Path', SIZE, 'Digest', 'Format (by name)', 'Hub scan', PULL_COLUMN]}
+              className="table--sticky table--files"
+              testId="hf-files"
+              scrollClassName="table-scroll--tall"
+              empty={shown.length === 0 ? 'No file matches.' : null}
+            >
+              {shown.slice(0, ROW_LIMIT).map((file) => {
+                const guess = guessFormat(file.path);
+                return (
+                  <tr key={file.path} data-testid={`hf-file-${file.path}`}>
+                    <td className="files__path mono">{file.path}</td>
+                    <td className="num nowrap">{formatBytes(file.size)}</td>
+                    <td>
+                      <Digest file={file} />
+                    </td>
+                    <td>
+                      <span className={`format format--${guess.tone}`}>{guess.label}</span>
+                    </td>
+                    <td>
+                      <ScanStatus status={file.hubScanStatus} />
+                    </td>
+                    <td className="table__actions">
+                      <PullButton body={{ source: file.source }} downloads={downloads} what={file.path} testId={`pull-${file.path}`} />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {shown.length === 0 ? (
-                    <tr>
-                      <td colSpan={6} className="muted">
-                        No file matches.
-                      </td>
-                    </tr>
-                  ) : (
-                    shown.slice(0, ROW_LIMIT).map((file) => {
-                      const guess = guessFormat(file.path);
-                      return (
-                        <tr key={file.path} data-testid={`hf-file-${file.path}`}>
-                          <td className="files__path mono">{file.path}</td>
-                          <td className="num nowrap">{formatBytes(file.size)}</td>
-                          <td>
-                            <Digest file={file} />
-                          </td>
-                          <td>
-                            <span className={`format format--${guess.tone}`}>{guess.label}</span>
-                          </td>
-                          <td>
-                            <ScanStatus status={file.hubScanStatus} />
-                          </td>
-                          <td className="table__actions">
-                            <PullButton body={{ source: file.source }} downloads={downloads} what={file.path} testId={`pull-${file.path}`} />
-                          </td>
-                        </tr>
-                      );
-                    })
-                  )}
-                </tbody>
-              </table>
-            </div>
+                );
+              })}
+            </DataTable>
             {shown.length > ROW_LIMIT ? (
               <p className="muted table__note">
                 Showing the first {ROW_LIMIT} of {formatCount(shown.length)} files; filter by path to find the others.

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, apiPath, toApiError } from '../../api.ts';
+import { api, apiPath } from '../../api.ts';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
-import { RichText } from '../../components/RichText.tsx';
+import { Refusal } from '../../components/Refusal.tsx';
 import { Section } from '../../components/Section.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
 import { UploadProgress, type UploadState } from '../../components/UploadProgress.tsx';
@@ -10,10 +10,9 @@ import { useStudioEvent } from '../../events.tsx';
 import { formatBytes } from '../../format.ts';
 import { useAction } from '../../hooks/useAction.ts';
 import { useTaskEvents } from '../../hooks/useTaskEvents.ts';
-import { useSession } from '../../session.tsx';
+import { useTaskUpload } from '../../hooks/useTaskUpload.ts';
 import { laterRecord } from '../../tasks.ts';
 import { isFinalState, type ModelRecord, type TaskRecord, type TaskState } from '../../types.ts';
-import { uploadFile } from '../../upload.ts';
 
 const ACCEPT = '.safetensors,.ckpt,.pt,.pth,.bin,.gguf,.onnx';
 
@@ -62,12 +61,6 @@ function importedOf(task: TaskRecord): Imported | null {
   return typeof model === 'object' && model !== null && typeof (model as { id?: unknown }).id === 'string'
     ? { model: model as ModelRecord, duplicate: duplicate === true }
     : null;
-}
-
-function taskIdOf(result: unknown): string | null {
-  if (typeof result !== 'object' || result === null || !('taskId' in result)) return null;
-  const id = (result as { taskId: unknown }).taskId;
-  return typeof id === 'string' && id !== '' ? id : null;
 }
 
 function failureTitle(failure: Failure): string {
@@ -131,30 +124,23 @@ function ImportProgress({ task }: { task: TaskRecord }) {
 
 function ImportFailure({ failure, onDismiss }: { failure: Failure; onDismiss: () => void }) {
   return (
-    <div className="refusal" role="alert" data-testid="import-error" data-code={failure.code} data-phase={failure.phase}>
-      <div className="refusal__body">
-        <p className="refusal__title">{failureTitle(failure)}</p>
-        <p className="refusal__file">
-          <span className="muted">File </span>
-          <span className="mono">{failure.name}</span>
-        </p>
-        <p className="refusal__message">
-          <RichText text={failure.message} />
-        </p>
-        {failure.hint ? (
-          <p className="refusal__hint">
-            <RichText text={failure.hint} />
-          </p>
-        ) : null}
-        <p className="refusal__note">
+    <Refusal
+      title={failureTitle(failure)}
+      subject="File"
+      name={failure.name}
+      code={failure.code}
+      phase={failure.phase}
+      message={failure.message}
+      hint={failure.hint}
+      note={
+        <>
           Nothing from this file entered the library.
           {failure.code === 'unsafe' ? ' The file was read as data only; none of its code ran.' : null}
-        </p>
-      </div>
-      <button type="button" className="button button--small button--ghost" onClick={onDismiss} data-testid="import-error-dismiss">
-        Dismiss
-      </button>
-    </div>
+        </>
+      }
+      onDismiss={onDismiss}
+      testId="import-error"
+    />
   );
 }
 
@@ -165,11 +151,9 @@ interface Props {
 
 /** Upload a model file in chunks, then follow the studio's import task (scan, convert, identify, hash, store). */
 export function ImportSection({ onImported }: Props) {
-  const { csrfToken } = useSession();
   const form = useRef<HTMLFormElement>(null);
-  const controller = useRef<AbortController | null>(null);
+  const { upload, send, cancel: cancelUpload } = useTaskUpload();
   const [file, setFile] = useState<File | null>(null);
-  const [upload, setUpload] = useState<UploadState | null>(null);
   const [taskId, setTaskId] = useState<string | null>(null);
   const [task, setTask] = useState<TaskRecord | null>(null);
   const [failure, setFailure] = useState<Failure | null>(null);
@@ -179,9 +163,6 @@ export function ImportSection({ onImported }: Props) {
   const uploading = upload?.state === 'sending';
   const following = taskId !== null && (task === null || !isFinalState(task.state));
   const busy = uploading || following;
-
-  // An upload in flight ends with the page; the import task, once started, carries on in the studio.
-  useEffect(() => () => controller.current?.abort(), []);
 
   const onRecord = (record: TaskRecord) => {
     if (record.id !== taskId) return;
@@ -220,39 +201,16 @@ export function ImportSection({ onImported }: Props) {
   });
 
   const start = async (chosen: File) => {
-    controller.current?.abort();
-    const abort = new AbortController();
-    controller.current = abort;
     setFailure(null);
     setImported(null);
     setTask(null);
     setTaskId(null);
-    setUpload({ name: chosen.name, sent: 0, total: chosen.size, state: 'sending' });
-    try {
-      const result = await uploadFile({
-        file: chosen,
-        kind: 'model',
-        csrfToken,
-        signal: abort.signal,
-        onProgress: (sent, total) => setUpload((current) => current && { ...current, sent, total }),
-      });
-      setUpload((current) => current && { ...current, sent: current.total, state: 'done' });
-      const id = taskIdOf(result);
-      if (id === null) throw new Error('The studio took the file but did not start an import task.');
-      setTaskId(id);
-    } catch (cause) {
-      if (abort.signal.aborted) {
-        setUpload((current) => current && { ...current, state: 'cancelled' });
-        return;
-      }
-      const error = toApiError(cause);
-      setUpload((current) => current && { ...current, state: 'failed' });
-      setFailure({ name: chosen.name, phase: 'upload', code: error.code, message: error.message, hint: error.hint, state: null });
-    } finally {
-      if (controller.current === abort) controller.current = null;
-      form.current?.reset();
-      setFile(null);
-    }
+    const outcome = await send({ file: chosen, kind: 'model', noTaskMessage: 'The studio took the file but did not start an import task.' });
+    form.current?.reset();
+    setFile(null);
+    if (outcome === null) return;
+    if ('taskId' in outcome) setTaskId(outcome.taskId);
+    else setFailure({ name: chosen.name, phase: 'upload', code: outcome.error.code, message: outcome.error.message, hint: outcome.error.hint, state: null });
   };
 
   const onSubmit = (event: FormEvent<HTMLFormElement>) => {
@@ -294,7 +252,7 @@ export function ImportSection({ onImported }: Props) {
         <UploadProgress
           upload={upload}
           messages={UPLOAD_MESSAGES}
-          onCancel={() => controller.current?.abort()}
+          onCancel={cancelUpload}
           testId="upload-progress"
           cancelTestId="upload-cancel"
         />

@@ -3,6 +3,8 @@ import type { ApiError } from '../../api.ts';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { Section } from '../../components/Section.tsx';
+import { SelectableRow } from '../../components/SelectableRow.tsx';
+import { TextField } from '../../components/TextField.tsx';
 import { Time } from '../../components/Time.tsx';
 import { formatBytes, formatCount } from '../../format.ts';
 import type { ModelRecord } from '../../types.ts';
@@ -136,19 +138,16 @@ export function LibrarySection({ models, error, reload, selectedId, onSelect }: 
                   </option>
                 ))}
               </select>
-              <label className="visually-hidden" htmlFor="models-search">
-                Name contains
-              </label>
-              <input
+              <TextField
                 id="models-search"
+                label="Name contains"
+                labelClassName="visually-hidden"
                 type="search"
                 className="input"
                 value={query}
-                onChange={(event) => setQuery(event.target.value)}
+                onChange={setQuery}
                 placeholder="Filter by name"
-                autoComplete="off"
-                spellCheck={false}
-                data-testid="models-search"
+                testId="models-search"
               />
             </div>
           </div>
@@ -185,25 +184,15 @@ export function LibrarySection({ models, error, reload, selectedId, onSelect }: 
                   shown.map((model) => {
                     const selected = model.id === selectedId;
                     return (
-                      <tr
+                      <SelectableRow
                         key={model.id}
-                        className={selected ? 'table__row table__row--selected' : 'table__row'}
-                        onClick={() => onSelect(model.id)}
-                        data-testid={`model-row-${model.id}`}
-                      >
-                        <td className="models__name">
-                          <button
-                            type="button"
-                            className="link-button models__name-button"
-                            onClick={(event) => {
-                              event.stopPropagation();
-                              onSelect(model.id);
-                            }}
-                            aria-current={selected ? 'true' : undefined}
-                          >
-                            {model.name}
-                          </button>
-                          {model.source.converted || model.warnings.length > 0 || model.files.length > 1 ? (
+                        selected={selected}
+                        onSelect={() => onSelect(model.id)}
+                        testId={`model-row-${model.id}`}
+                        nameClassName="models__name"
+                        name={model.name}
+                        sub={
+                          model.source.converted || model.warnings.length > 0 || model.files.length > 1 ? (
                             <div className="table__sub models__badges">
                               {model.files.length > 1 ? (
                                 <span className="badge badge--neutral" data-testid={`model-files-count-${model.id}`} title="One entry whose files share a folder">
@@ -221,8 +210,9 @@ export function LibrarySection({ models, error, reload, selectedId, onSelect }: 
                                 </span>
                               ) : null}
                             </div>
-                          ) : null}
-                        </td>
+                          ) : null
+                        }
+                      >
                         <td className="nowrap">{kindLabel(model.kind)}</td>
                         <td>
                           <span className="nowrap">{familyLabel(model.family)}</span>
@@ -237,7 +227,7 @@ export function LibrarySection({ models, error, reload, selectedId, onSelect }: 
                         <td className="nowrap">
                           <Time iso={model.createdAt} />
                         </td>
-                      </tr>
+                      </SelectableRow>
                     );
                   })
                 )}

@@ -1,5 +1,6 @@
 import { Fragment, useEffect } from 'react';
 import { api, apiPath } from '../../api.ts';
+import { DataTable, SIZE } from '../../components/DataTable.tsx';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { CopyButton } from '../../components/CopyButton.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
@@ -89,35 +90,22 @@ function Files({ files }: { files: ModelRecord['files'] }) {
       <h3 className="subsection__title">
         Files <span className="muted">({formatCount(files.length)}, in one folder)</span>
       </h3>
-      <div className="table-scroll">
-        <table className="table table--files">
-          <thead>
-            <tr>
-              <th scope="col">Path</th>
-              <th scope="col" className="num">
-                Size
-              </th>
-              <th scope="col">SHA-256</th>
-            </tr>
-          </thead>
-          <tbody>
-            {files.map((file) => (
-              <tr key={file.path} data-testid={`model-file-${file.path}`}>
-                <td className="files__path mono">
-                  {file.path}
-                  {file.main ? (
-                    <span className="badge badge--info badge--inline" title="The file the studio fingerprinted and hashed for this entry">
-                      main
-                    </span>
-                  ) : null}
-                </td>
-                <td className="num nowrap">{file.size === null ? <span className="muted">—</span> : formatBytes(file.size)}</td>
-                <td>{file.sha256 === null ? <span className="muted">not recorded</span> : <code className="hash" title={file.sha256}>{file.sha256.slice(0, 16)}…</code>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={['Path', SIZE, 'SHA-256']} className="table--files">
+        {files.map((file) => (
+          <tr key={file.path} data-testid={`model-file-${file.path}`}>
+            <td className="files__path mono">
+              {file.path}
+              {file.main ? (
+                <span className="badge badge--info badge--inline" title="The file the studio fingerprinted and hashed for this entry">
+                  main
+                </span>
+              ) : null}
+            </td>
+            <td className="num nowrap">{file.size === null ? <span className="muted">—</span> : formatBytes(file.size)}</td>
+            <td>{file.sha256 === null ? <span className="muted">not recorded</span> : <code className="hash" title={file.sha256}>{file.sha256.slice(0, 16)}…</code>}</td>
+          </tr>
+        ))}
+      </DataTable>
     </div>
   );
 }

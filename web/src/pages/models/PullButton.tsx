@@ -1,4 +1,5 @@
 import { api } from '../../api.ts';
+import type { Column } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { useAction } from '../../hooks/useAction.ts';
 import { downloadState, isActive, STATE_BADGE, STATE_LABELS, type PullRequestBody, type PullTask } from './hub.ts';
@@ -17,6 +18,9 @@ interface Props {
 }
 
 /** Scrolls the Downloads panel's entry for a task into view and moves focus there. */
+/** The header of the column of pull buttons in a hub's file tables. */
+export const PULL_COLUMN: Column = { label: 'Pull', hidden: true };
+
 export function showDownload(taskId: string): void {
   const item = document.querySelector<HTMLElement>(`[data-testid="download-${CSS.escape(taskId)}"]`);
   if (!item) return;

@@ -1,4 +1,6 @@
 import { useDeferredValue, useMemo, useState } from 'react';
+import { DataTable, SIZE } from '../../components/DataTable.tsx';
+import { TextField } from '../../components/TextField.tsx';
 import { formatBytes, formatCount } from '../../format.ts';
 import type { ModelHeader } from '../../types.ts';
 
@@ -37,63 +39,47 @@ export function TensorTable({ header }: { header: ModelHeader }) {
         </ul>
       ) : null}
       <div className="inline-form">
-        <label htmlFor="tensor-filter" className="visually-hidden">
-          Tensor name contains
-        </label>
-        <input
+        <TextField
           id="tensor-filter"
+          label="Tensor name contains"
+          labelClassName="visually-hidden"
           type="search"
           className="input input--mono input--wide"
           value={filter}
-          onChange={(event) => setFilter(event.target.value)}
+          onChange={setFilter}
           placeholder="Filter tensors by name, e.g. attn2 or lora_up"
-          autoComplete="off"
-          spellCheck={false}
-          data-testid="tensor-filter"
+          testId="tensor-filter"
         />
         <span className="muted nowrap" data-testid="tensor-count" aria-live="polite">
           showing {formatCount(rows.length)} of {formatCount(matching.length)}
           {q !== '' ? ` matching · ${formatCount(total)} in all` : ''}
         </span>
       </div>
-      <div className="table-scroll table-scroll--tall" tabIndex={0} aria-label="Tensors">
-        <table className="table table--fixed table--sticky" data-testid="tensor-table">
+      <DataTable
+        columns={['Name', 'dtype', 'Shape', SIZE]}
+        className="table--fixed table--sticky"
+        testId="tensor-table"
+        scrollClassName="table-scroll--tall"
+        scrollLabel="Tensors"
+        colgroup={
           <colgroup>
             <col />
             <col className="col--dtype" />
             <col className="col--shape" />
             <col className="col--bytes" />
           </colgroup>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">dtype</th>
-              <th scope="col">Shape</th>
-              <th scope="col" className="num">
-                Size
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 ? (
-              <tr>
-                <td colSpan={4} className="muted">
-                  {total === 0 ? 'This file holds no tensors.' : 'No tensor name contains that text.'}
-                </td>
-              </tr>
-            ) : (
-              rows.map((tensor) => (
-                <tr key={tensor.name}>
-                  <td className="mono table__wrap">{tensor.name}</td>
-                  <td className="mono">{tensor.dtype}</td>
-                  <td className="mono table__wrap">{shapeText(tensor.shape)}</td>
-                  <td className="num nowrap">{formatBytes(tensor.bytes)}</td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </div>
+        }
+        empty={rows.length === 0 ? (total === 0 ? 'This file holds no tensors.' : 'No tensor name contains that text.') : null}
+      >
+        {rows.map((tensor) => (
+          <tr key={tensor.name}>
+            <td className="mono table__wrap">{tensor.name}</td>
+            <td className="mono">{tensor.dtype}</td>
+            <td className="mono table__wrap">{shapeText(tensor.shape)}</td>
+            <td className="num nowrap">{formatBytes(tensor.bytes)}</td>
+          </tr>
+        ))}
+      </DataTable>
       {matching.length > rows.length ? (
         <p className="muted table__note">
           {formatCount(matching.length - rows.length)} more not shown — narrow the filter to find them.

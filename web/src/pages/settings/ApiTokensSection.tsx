@@ -1,9 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import { api, apiPath } from '../../api.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { ACTIONS, DataTable } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { Section } from '../../components/Section.tsx';
+import { TextField } from '../../components/TextField.tsx';
 import { Time } from '../../components/Time.tsx';
 import { useAction } from '../../hooks/useAction.ts';
 import { useJson } from '../../hooks/useJson.ts';
@@ -44,20 +46,17 @@ export function ApiTokensSection() {
       }
     >
       <form className="inline-form" onSubmit={onSubmit}>
-        <label htmlFor="token-name" className="label">
-          New token name
-        </label>
-        <input
+        <TextField
           id="token-name"
+          label="New token name"
+          labelClassName="label"
           className="input"
           value={name}
-          onChange={(event) => setName(event.target.value)}
-          autoComplete="off"
-          spellCheck={false}
+          onChange={setName}
           required
           maxLength={64}
           placeholder="e.g. ci-runner"
-          data-testid="token-name"
+          testId="token-name"
         />
         <button type="submit" className="button button--small" disabled={create.pending} data-testid="token-create">
           {create.pending ? 'Creating…' : 'Create token'}
@@ -73,38 +72,26 @@ export function ApiTokensSection() {
             No API tokens yet.
           </p>
         ) : (
-          <table className="table" data-testid="tokens-list">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+          <DataTable columns={['Name', 'Created', 'Last used', ACTIONS]} testId="tokens-list">
+            {data.tokens.map((token) => (
+              <tr key={token.name} data-testid={`token-row-${token.name}`}>
+                <td className="mono">{token.name}</td>
+                <td>
+                  <Time iso={token.createdAt} />
+                </td>
+                <td>{token.lastUsedAt ? <Time iso={token.lastUsedAt} /> : <span className="muted">never</span>}</td>
+                <td className="table__actions">
+                  <ConfirmButton
+                    label="Delete"
+                    question={`Delete token ${token.name}?`}
+                    onConfirm={() => void remove.run(token.name)}
+                    disabled={remove.pending}
+                    testId={`token-delete-${token.name}`}
+                  />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {data.tokens.map((token) => (
-                <tr key={token.name} data-testid={`token-row-${token.name}`}>
-                  <td className="mono">{token.name}</td>
-                  <td>
-                    <Time iso={token.createdAt} />
-                  </td>
-                  <td>{token.lastUsedAt ? <Time iso={token.lastUsedAt} /> : <span className="muted">never</span>}</td>
-                  <td className="table__actions">
-                    <ConfirmButton
-                      label="Delete"
-                      question={`Delete token ${token.name}?`}
-                      onConfirm={() => void remove.run(token.name)}
-                      disabled={remove.pending}
-                      testId={`token-delete-${token.name}`}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
         )
       ) : error ? null : (
         <Loading />

@@ -1,3 +1,4 @@
+import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
@@ -30,42 +31,25 @@ export function RecentTasks() {
       <h3 className="subsection__title">Recent tasks</h3>
       <ErrorBanner error={error} onRetry={reload} />
       {data ? (
-        <div className="table-scroll">
-          <table className="table" data-testid="tasks-list">
-            <thead>
-              <tr>
-                <th scope="col">Kind</th>
-                <th scope="col">State</th>
-                <th scope="col">Progress</th>
-                <th scope="col">Detail</th>
-                <th scope="col">Started</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.tasks.length === 0 ? (
-                <tr>
-                  <td colSpan={5} className="muted">
-                    No tasks yet.
-                  </td>
-                </tr>
-              ) : (
-                data.tasks.map((task) => (
-                  <tr key={task.id} data-testid={`task-row-${task.id}`}>
-                    <td className="mono">{task.kind}</td>
-                    <td>
-                      <StateBadge state={task.state} />
-                    </td>
-                    <td className="nowrap">{progressText(task.progress)}</td>
-                    <td className="table__wrap">{task.error?.message ?? task.progress.message ?? task.detail ?? ''}</td>
-                    <td className="nowrap">
-                      <Time iso={task.createdAt} withSeconds />
-                    </td>
-                  </tr>
-                ))
-              )}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={['Kind', 'State', 'Progress', 'Detail', 'Started']}
+          testId="tasks-list"
+          empty={data.tasks.length === 0 ? 'No tasks yet.' : null}
+        >
+          {data.tasks.map((task) => (
+            <tr key={task.id} data-testid={`task-row-${task.id}`}>
+              <td className="mono">{task.kind}</td>
+              <td>
+                <StateBadge state={task.state} />
+              </td>
+              <td className="nowrap">{progressText(task.progress)}</td>
+              <td className="table__wrap">{task.error?.message ?? task.progress.message ?? task.detail ?? ''}</td>
+              <td className="nowrap">
+                <Time iso={task.createdAt} withSeconds />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : error ? null : (
         <Loading />
       )}

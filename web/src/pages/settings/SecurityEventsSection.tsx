@@ -1,3 +1,4 @@
+import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { Section } from '../../components/Section.tsx';
@@ -28,42 +29,26 @@ export function SecurityEventsSection() {
     >
       <ErrorBanner error={error} onRetry={reload} />
       {data ? (
-        <div className="table-scroll">
-          <table className="table" data-testid="security-events">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Event</th>
-                <th scope="col">Detail</th>
-                <th scope="col">Remote</th>
+        <DataTable
+          columns={['Time', 'Event', 'Detail', 'Remote']}
+          testId="security-events"
+          empty={data.events.length === 0 ? 'No security events recorded.' : null}
+        >
+          {[...data.events]
+            .sort((a, b) => b.id - a.id)
+            .map((event) => (
+              <tr key={event.id} data-testid={`security-event-${event.id}`}>
+                <td className="nowrap">
+                  <Time iso={event.at} withSeconds />
+                </td>
+                <td>
+                  <span className="badge badge--neutral mono">{event.kind}</span>
+                </td>
+                <td className="table__wrap">{event.detail}</td>
+                <td className="mono">{event.remote ?? '—'}</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.events.length === 0 ? (
-                <tr>
-                  <td colSpan={4} className="muted">
-                    No security events recorded.
-                  </td>
-                </tr>
-              ) : (
-                [...data.events]
-                  .sort((a, b) => b.id - a.id)
-                  .map((event) => (
-                    <tr key={event.id} data-testid={`security-event-${event.id}`}>
-                      <td className="nowrap">
-                        <Time iso={event.at} withSeconds />
-                      </td>
-                      <td>
-                        <span className="badge badge--neutral mono">{event.kind}</span>
-                      </td>
-                      <td className="table__wrap">{event.detail}</td>
-                      <td className="mono">{event.remote ?? '—'}</td>
-                    </tr>
-                  ))
-              )}
-            </tbody>
-          </table>
-        </div>
+            ))}
+        </DataTable>
       ) : error ? null : (
         <Loading />
       )}

@@ -1,5 +1,6 @@
 import { api, apiPath, sessionEnded } from '../../api.ts';
 import { ConfirmButton } from '../../components/ConfirmButton.tsx';
+import { ACTIONS, DataTable } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Loading } from '../../components/Loading.tsx';
 import { Section } from '../../components/Section.tsx';
@@ -29,49 +30,36 @@ export function SessionsSection() {
     >
       <ErrorBanner error={error ?? revoke.error} onRetry={error ? reload : undefined} onDismiss={error ? undefined : revoke.clearError} />
       {data ? (
-        <div className="table-scroll">
-        <table className="table" data-testid="sessions-list">
-          <thead>
-            <tr>
-              <th scope="col">Browser</th>
-              <th scope="col">Activity</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+        <DataTable columns={['Browser', 'Activity', ACTIONS]} testId="sessions-list">
+          {data.sessions.map((session) => (
+            <tr key={session.id} data-testid={`session-row-${session.id}`} data-current={session.current}>
+              <td className="table__wrap">
+                {session.userAgent ?? <span className="muted">unknown browser</span>}
+                {session.current ? <span className="badge badge--ok badge--inline">this browser</span> : null}
+                <div className="table__sub muted">
+                  paired <Time iso={session.createdAt} />
+                </div>
+              </td>
+              <td className="nowrap">
+                <div>
+                  last seen <Time iso={session.lastSeenAt} />
+                </div>
+                <div className="table__sub muted">
+                  expires <Time iso={session.expiresAt} />
+                </div>
+              </td>
+              <td className="table__actions">
+                <ConfirmButton
+                  label="Revoke"
+                  question={session.current ? 'Sign this browser out?' : 'Revoke this session?'}
+                  onConfirm={() => void revoke.run(session)}
+                  disabled={revoke.pending}
+                  testId={`session-revoke-${session.id}`}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {data.sessions.map((session) => (
-              <tr key={session.id} data-testid={`session-row-${session.id}`} data-current={session.current}>
-                <td className="table__wrap">
-                  {session.userAgent ?? <span className="muted">unknown browser</span>}
-                  {session.current ? <span className="badge badge--ok badge--inline">this browser</span> : null}
-                  <div className="table__sub muted">
-                    paired <Time iso={session.createdAt} />
-                  </div>
-                </td>
-                <td className="nowrap">
-                  <div>
-                    last seen <Time iso={session.lastSeenAt} />
-                  </div>
-                  <div className="table__sub muted">
-                    expires <Time iso={session.expiresAt} />
-                  </div>
-                </td>
-                <td className="table__actions">
-                  <ConfirmButton
-                    label="Revoke"
-                    question={session.current ? 'Sign this browser out?' : 'Revoke this session?'}
-                    onConfirm={() => void revoke.run(session)}
-                    disabled={revoke.pending}
-                    testId={`session-revoke-${session.id}`}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        </div>
+          ))}
+        </DataTable>
       ) : error ? null : (
         <Loading />
       )}
