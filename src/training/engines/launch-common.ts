@@ -20,6 +20,20 @@ const ENGINE_NAMES: Record<EngineId, string> = { kohya: 'kohya sd-scripts', flux
  * The config of a run this engine's adapter was handed. The job service picks the adapter by the config's
  * kind, so another kind here is a bug, not something a user can cause or fix.
  */
+/**
+ * A run refused before it is queued because its engine is not usable here. The engine's note already says what
+ * is missing and how to fix it; the hint points to where the whole picture is, rather than repeating the note.
+ */
+export function engineNotInstalled(engineName: string, note: string | undefined): LorasmithError {
+  return new LorasmithError({
+    code: 'engine-not-installed',
+    message: `The run cannot start: ${note ?? `${engineName} is not installed.`}`,
+    hint: '`lorasmith engine detect` (or Settings → Engines) shows where lorasmith looked and what is missing; `lorasmith engine install` sets an engine up.',
+    exitCode: 2,
+    status: 409,
+  });
+}
+
 export function runConfigOf<K extends EngineId>(engine: K, config: RunConfig): Extract<RunConfig, { kind: K }> {
   if (config.kind !== engine) {
     throw new LorasmithError({ code: `${engine}-launch-invalid`, message: `A ${config.kind} run was handed to the ${ENGINE_NAMES[engine]} engine.`, hint: 'This is a bug in the job scheduler; report it.', exitCode: 2, status: 500 });

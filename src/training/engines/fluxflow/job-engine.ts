@@ -13,12 +13,12 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { LorasmithError, isLorasmithError } from '../../../core/errors.ts';
+import { isLorasmithError } from '../../../core/errors.ts';
 import type { JobEngine, JobPrepareParams } from '../../../jobs/job-engine.ts';
 import type { RunInputs } from '../../../jobs/run-manifest.ts';
 import type { RunConfig } from '../../schema/index.ts';
 import type { EngineLaunch, EngineOutputParser, MetricBatch, MetricsCursor } from '../engine.ts';
-import { runConfigOf } from '../launch-common.ts';
+import { engineNotInstalled, runConfigOf } from '../launch-common.ts';
 import type { FluxflowEngineStatus } from './engine-location.ts';
 import { createFluxflowEngine, createFluxflowParser } from './fluxflow-engine.ts';
 import { FLUXFLOW_STATE_FILE } from './layout.ts';
@@ -59,13 +59,7 @@ export class FluxflowJobEngine implements JobEngine {
   async assertInstalled(): Promise<FluxflowEngineStatus> {
     const engine = await this.#params.locate();
     if (!engine.installed) {
-      throw new LorasmithError({
-        code: 'engine-not-installed',
-        message: `The run cannot start: ${engine.note ?? 'FluxFlow is not installed.'}`,
-        hint: 'Install the engine (lorasmith engine install fluxflow), or set LORASMITH_FLUXFLOW_PYTHON.',
-        exitCode: 2,
-        status: 409,
-      });
+      throw engineNotInstalled('FluxFlow', engine.note);
     }
     return engine;
   }

@@ -46,7 +46,8 @@ describe('KohyaTrainingEngine', () => {
   });
 
   it('an engine that is not installed refuses the run before it is queued', async () => {
-    await expect(engine.assertInstalled()).rejects.toMatchObject({ code: 'engine-not-installed', message: expect.stringContaining('not here') });
+    // The note says what is missing; the hint points to where the whole picture is instead of repeating it.
+    await expect(engine.assertInstalled()).rejects.toMatchObject({ code: 'engine-not-installed', message: expect.stringContaining('not here'), hint: expect.stringContaining('lorasmith engine detect') });
     expect(await engine.commit()).toBeNull();
   });
 

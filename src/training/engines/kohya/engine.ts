@@ -21,7 +21,7 @@ import { resolveRunInputs, type RunWorkspace } from '../../resolve-run.ts';
 import type { KohyaRunConfig, RunConfig } from '../../schema/index.ts';
 import { readGitHead } from '../detect/read-git-head.ts';
 import type { EngineEvent, EngineExit, EngineLaunch, EngineOutputParser, MetricBatch, MetricsCursor, PrepareParams, TrainingEngine } from '../engine.ts';
-import { runConfigOf } from '../launch-common.ts';
+import { engineNotInstalled, runConfigOf } from '../launch-common.ts';
 import { prepareKohyaRun, type KohyaEngineLocation, type KohyaPhaseTimeouts } from './launch.ts';
 import { kohyaRunLayout } from './layout.ts';
 import { mapKohyaRunDetailed, type ResolvedRunInputs } from './map-run-config.ts';
@@ -201,13 +201,7 @@ export class KohyaTrainingEngine implements TrainingEngine {
   async assertInstalled(): Promise<KohyaEngineLocation> {
     const engine = await this.#params.locate();
     if (!engine.installed) {
-      throw new LorasmithError({
-        code: 'engine-not-installed',
-        message: `The run cannot start: ${engine.note ?? 'kohya sd-scripts is not installed.'}`,
-        hint: 'Install the engine (lorasmith engine install), or set LORASMITH_KOHYA_ROOT and LORASMITH_KOHYA_PYTHON.',
-        exitCode: 2,
-        status: 409,
-      });
+      throw engineNotInstalled('kohya sd-scripts', engine.note);
     }
     return engine.location;
   }
