@@ -1,5 +1,8 @@
-/** A job's live progress, folded from its engine events (what the list, the bar and the ETA show). */
-import type { JobEvent, JobProgress } from './job-types.ts';
+/**
+ * A job's live progress, folded from its engine events (what the list, the bar and the ETA show). Node-free:
+ * the web UI folds the jobs stream's events between two records with the same function.
+ */
+import type { JobEvent, JobProgress } from './job-api-types.ts';
 
 export function foldProgress(progress: JobProgress, events: ReadonlyArray<JobEvent['event']>): JobProgress {
   let next = progress;

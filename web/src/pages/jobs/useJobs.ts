@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { toApiError, type ApiError } from '../../api.ts';
 import { parseEventData } from '../../events.tsx';
-import { foldProgress } from './foldProgress.ts';
+import { foldProgress } from '../../../../src/jobs/job-progress.ts';
 import { jobsApi } from './jobsApi.ts';
 import type { JobEventBody, JobRecord } from './types.ts';
 
@@ -69,7 +69,7 @@ export function useJobs(): JobsState {
       setJobs((current) =>
         current?.map((job) => {
           const events = batch.get(job.id);
-          return events === undefined ? job : { ...job, progress: events.reduce(foldProgress, job.progress) };
+          return events === undefined ? job : { ...job, progress: foldProgress(job.progress, events) };
         }),
       );
     }, FLUSH_MS);
