@@ -328,14 +328,14 @@ describe('downloadToQuarantine: resume (DL-R07, HF-A09)', () => {
   });
 });
 
-describe('downloadToQuarantine: big downloads, hashed and written on a worker thread', () => {
-  // parallelHashFrom: 0 sends even these small bodies through the worker that big downloads use.
+describe('downloadToQuarantine: big downloads, written on a worker thread', () => {
+  // workerWritesFrom: 0 sends even these small bodies through the worker that big downloads use.
   const body = modelBytes(300_000, 11);
 
   it('verifies the SHA-256 and the git blob id and stores the exact bytes', async () => {
     hubRedirectsToCdn();
     d.route('cdn.test', '/blob', serveBytes(body, { etag: '"w1"' }));
-    const result = await download({ expected: { size: body.length, sha256: sha256Hex(body), gitSha1: gitBlobSha1Hex(body) }, parallelHashFrom: 0 });
+    const result = await download({ expected: { size: body.length, sha256: sha256Hex(body), gitSha1: gitBlobSha1Hex(body) }, workerWritesFrom: 0 });
     expect(result).toMatchObject({ verified: true, verifiedBy: ['sha256', 'git-sha1'], sha256: sha256Hex(body), gitSha1: gitBlobSha1Hex(body) });
     expect((await readFile(result.file)).equals(body)).toBe(true);
     expect(await quarantineFiles()).toEqual([NAME]);
@@ -344,10 +344,10 @@ describe('downloadToQuarantine: big downloads, hashed and written on a worker th
   it('keeps every byte that arrived before a stall, resumes after exactly them and verifies the whole file', async () => {
     hubRedirectsToCdn();
     d.route('cdn.test', '/blob', sequence(serveBytes(body, { etag: '"w1"', stallAfter: 50_000 }), serveBytes(body, { etag: '"w1"' })));
-    const error = await failure(download({ expected: { size: body.length, sha256: sha256Hex(body) }, idleTimeoutMs: 300, parallelHashFrom: 0 }));
+    const error = await failure(download({ expected: { size: body.length, sha256: sha256Hex(body) }, idleTimeoutMs: 300, workerWritesFrom: 0 }));
     expect(error.code).toBe('network');
     expect((await stat(path.join(quarantine, `${NAME}.incomplete`))).size).toBe(50_000);
-    const result = await download({ expected: { size: body.length, sha256: sha256Hex(body) }, resume: true, parallelHashFrom: 0 });
+    const result = await download({ expected: { size: body.length, sha256: sha256Hex(body) }, resume: true, workerWritesFrom: 0 });
     expect(result).toMatchObject({ verified: true, resumedFrom: 50_000 });
     expect(d.requestsTo('cdn.test')[1]?.headers.range).toBe('bytes=50000-');
     expect((await readFile(result.file)).equals(body)).toBe(true);
@@ -356,18 +356,18 @@ describe('downloadToQuarantine: big downloads, hashed and written on a worker th
   it('catches a tampered partial prefix on resume', async () => {
     hubRedirectsToCdn();
     d.route('cdn.test', '/blob', sequence(serveBytes(body, { etag: '"w1"', truncateAt: 100_000 }), serveBytes(body, { etag: '"w1"' })));
-    expect((await failure(download({ expected: { size: body.length, sha256: sha256Hex(body) }, parallelHashFrom: 0 }))).code).toBe('network');
+    expect((await failure(download({ expected: { size: body.length, sha256: sha256Hex(body) }, workerWritesFrom: 0 }))).code).toBe('network');
     const partial = path.join(quarantine, `${NAME}.incomplete`);
     const bytes = await readFile(partial);
     bytes[10] = (bytes[10] ?? 0) ^ 0xff;
     await writeFile(partial, bytes);
-    expect((await failure(download({ expected: { size: body.length, sha256: sha256Hex(body) }, resume: true, parallelHashFrom: 0 }))).code).toBe('integrity');
+    expect((await failure(download({ expected: { size: body.length, sha256: sha256Hex(body) }, resume: true, workerWritesFrom: 0 }))).code).toBe('integrity');
     expect(await quarantineFiles()).toEqual([]);
   });
 
   it('stops at the size cap and deletes the partial', async () => {
     d.route('hub.test', FILE, serveBytes(modelBytes(4 * 1024 * 1024), { contentLength: null }));
-    expect((await failure(download({ expected: { size: 1000 }, parallelHashFrom: 0 }))).code).toBe('size');
+    expect((await failure(download({ expected: { size: 1000 }, workerWritesFrom: 0 }))).code).toBe('size');
     expect(await quarantineFiles()).toEqual([]);
   });
 });

@@ -38,8 +38,8 @@ const GiB = 1024 ** 3;
 export const DEFAULT_MAX_BYTES = 64 * GiB;
 export const DEFAULT_MAX_RETRIES = 3;
 export const DEFAULT_MAX_RETRY_WAIT_MS = 60_000;
-/** Expected sizes from which the digests are computed on a worker thread (download-sink.ts). */
-export const DEFAULT_PARALLEL_HASH_FROM = 64 * 1024 ** 2;
+/** Expected sizes from which the file is written on a worker thread (download-sink.ts). */
+export const DEFAULT_WORKER_WRITES_FROM = 64 * 1024 ** 2;
 const MAX_RESTARTS = 2;
 const PROGRESS_INTERVAL_MS = 250;
 const SIDECAR_VERSION = 1;
@@ -86,8 +86,8 @@ export interface DownloadToQuarantineParams {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injectable clock in ms (progress rate, Retry-After dates). */
   now?: () => number;
-  /** Downloads whose expected size is at least this are hashed on a worker thread; default 64 MiB. */
-  parallelHashFrom?: number;
+  /** Downloads whose expected size is at least this are written on a worker thread; default 64 MiB. */
+  workerWritesFrom?: number;
   /** Injectable free-space probe; default `statfs`. */
   freeBytes?: (dir: string) => Promise<number>;
   /** Fail with `network` when fewer bytes than this arrive per window (a slow drip). */
@@ -372,13 +372,13 @@ export async function downloadToQuarantine(params: DownloadToQuarantineParams): 
   let keepPartial = false;
   let handle: FileHandle | undefined;
   let sink: DownloadSink | undefined;
-  const parallelHashFrom = params.parallelHashFrom ?? DEFAULT_PARALLEL_HASH_FROM;
+  const workerWritesFrom = params.workerWritesFrom ?? DEFAULT_WORKER_WRITES_FROM;
   /** A fresh sink (digests from byte 0) for each attempt; a resume pushes the partial's prefix first. */
   const freshSink = async (): Promise<DownloadSink> => {
     await sink?.close();
     sink = new DownloadSink({
       ...(expected.gitSha1 === undefined ? {} : { gitBlobSize: expected.size }),
-      worker: expected.size !== undefined && expected.size >= parallelHashFrom,
+      worker: expected.size !== undefined && expected.size >= workerWritesFrom,
     });
     return sink;
   };

@@ -1,21 +1,24 @@
 /**
  * Where a download's bytes go as they stream: the digests (SHA-256, and the git-blob SHA-1
- * `blob <size>\0…` when asked) and the partial file, without a hash call and an awaited write per 16 KiB
- * TLS record, and for a big download on a worker thread.
+ * `blob <size>\0…` when asked) and the partial file, without an awaited write per 16 KiB TLS record, and
+ * for a big download with the writing on a worker thread.
  *
- * Why: the main thread already spends a core decrypting TLS and parsing HTTP, SHA-256 costs about as much
- * again, and one awaited write per record (131,072 for 2 GiB) stalls the socket each time. Here the main
- * thread only copies each record into one of a few 2 MiB slots; a full slot is hashed and written — on the
- * worker (download-worker.ts), or inline for small downloads, where a worker's start-up would cost more
- * than it saves — and refilled once that is done. Slots are written strictly in order, one at a time, so
- * the file is always a prefix of what was pushed, and after `flush()` it holds every pushed byte: a kept
- * partial ends exactly where the transfer stopped, which resume relies on.
+ * Why this split: each record is hashed on the thread that received it, right after TLS decrypted it,
+ * while its bytes are still in the CPU cache; hashing 2 MiB slots on the worker instead read every byte
+ * back from memory and took 1.14× as long in all (2 GiB from the loopback double on the 2-core machine,
+ * 8 alternating pairs). Writing stays off this thread: one awaited write per record (131,072 for 2 GiB)
+ * would stall the socket each time. So the records are copied into a few 2 MiB slots; a full slot is
+ * written — on the worker (download-worker.ts), or through the thread pool for small downloads, where a
+ * worker's start-up would cost more than it saves — and refilled once written. Slots are written
+ * strictly in order, one at a time, so the file is always a prefix of what was pushed, and after
+ * `flush()` it holds every pushed byte: a kept partial ends exactly where the transfer stopped, which
+ * resume relies on.
  *
  * Bytes pushed before `attach` (the partial's prefix on a resume) are only hashed. Every `syncEveryBytes`
  * written, an fdatasync runs in the background: otherwise the kernel keeps a multi-GiB download dirty and
  * the final `sync()` before the rename writes all of it back after the last byte arrived.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { DownloadWorkerData, DownloadWorkerReply, DownloadWorkerRequest } from './download-worker.ts';
@@ -29,15 +32,15 @@ export interface DownloadDigests {
 export interface DownloadSinkParams {
   /** The exact file size, to compute the git-blob SHA-1 as well. */
   gitBlobSize?: number;
-  /** Hash and write on a worker thread (big downloads) instead of on this one. */
+  /** Write on a worker thread (big downloads) instead of through this thread's thread pool. */
   worker: boolean;
   /** Bytes written between background fdatasyncs; default 128 MiB. */
   syncEveryBytes?: number;
 }
 
 /**
- * 16 MiB in all: one slot filling, one being hashed and written, the rest slack for the worker's stalls
- * (a page-cache write can take tens of ms on a busy machine), during which the socket would be paused.
+ * 16 MiB in all: one slot filling, one being written, the rest slack for the writer's stalls (a
+ * page-cache write can take tens of ms on a busy machine), during which the socket would be paused.
  * Measured per 2 GiB on the loaded 2-core machine: four slots 90–180 waits, eight 30–50.
  */
 const SLOTS = 8;
@@ -47,10 +50,8 @@ const DEFAULT_SYNC_EVERY_BYTES = 128 * 1024 * 1024;
 interface Slot {
   bytes: Uint8Array;
   used: number;
-  /** Sealed and not yet hashed (and written): it may not be refilled. */
+  /** Sealed and not yet written: it may not be refilled. */
   busy: boolean;
-  /** Its bytes go to the file (pushed after `attach`). */
-  written: boolean;
 }
 
 interface SlotWrite {
@@ -58,14 +59,13 @@ interface SlotWrite {
   position: number;
 }
 
-/** Hashes sealed slots in order, writes those with a `write`, and reports each one done, or a failure. */
-interface SlotProcessor {
-  process(slot: number, length: number, write: SlotWrite | undefined): void;
-  digest(): Promise<DownloadDigests>;
+/** Writes sealed slots in order and reports each one done, or a failure. */
+interface SlotWriter {
+  write(slot: number, length: number, write: SlotWrite): void;
   close(): Promise<void>;
 }
 
-interface ProcessorEvents {
+interface WriterEvents {
   done: (slot: number) => void;
   failed: (error: unknown) => void;
 }
@@ -76,58 +76,61 @@ interface Pending<T> {
 }
 
 export class DownloadSink {
+  readonly #sha256: Hash = createHash('sha256');
+  readonly #sha1: Hash | undefined;
   readonly #slots: Slot[];
-  readonly #processor: SlotProcessor;
+  readonly #writer: SlotWriter;
   readonly #syncEvery: number;
   #current = 0;
   #file: SlotWrite | undefined;
   #syncing = false;
   #unsynced = 0;
   #failure: { error: unknown } | undefined;
-  /** The processor failed: it hashes and writes nothing more, so busy slots stay busy. */
+  /** The writer failed: it writes nothing more, so busy slots stay busy. */
   #stopped = false;
   #closed = false;
   #slotFree: (Pending<void> & { slot: number }) | undefined;
   #settled: Array<Pending<void>> = [];
 
   constructor(params: DownloadSinkParams) {
+    this.#sha1 = params.gitBlobSize === undefined ? undefined : createHash('sha1').update(`blob ${params.gitBlobSize}\0`);
     const buffers = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SLOT_BYTES));
-    this.#slots = buffers.map((buffer) => ({ bytes: new Uint8Array(buffer), used: 0, busy: false, written: false }));
+    this.#slots = buffers.map((buffer) => ({ bytes: new Uint8Array(buffer), used: 0, busy: false }));
     this.#syncEvery = params.syncEveryBytes ?? DEFAULT_SYNC_EVERY_BYTES;
-    const events: ProcessorEvents = {
+    const events: WriterEvents = {
       done: (slot) => this.#done(slot),
       failed: (error) => {
         this.#stopped = true;
         this.#fail(error);
       },
     };
-    this.#processor = params.worker
-      ? workerProcessor(buffers, params.gitBlobSize, events)
-      : inlineProcessor(
+    this.#writer = params.worker
+      ? workerWriter(buffers, events)
+      : inlineWriter(
           this.#slots.map((slot) => slot.bytes),
-          params.gitBlobSize,
           events,
         );
   }
 
   /**
    * Take the next bytes. Returns a promise to await before the next call when every slot is busy (the
-   * chunk must stay unchanged until it settles), else undefined; throws once hashing or writing failed.
+   * chunk must stay unchanged until it settles), else undefined; throws once writing failed.
    */
   push(chunk: Uint8Array): Promise<void> | undefined {
     if (this.#failure !== undefined) throw this.#failure.error;
-    return this.#copy(chunk, 0);
+    this.#sha256.update(chunk);
+    this.#sha1?.update(chunk);
+    return this.#file === undefined ? undefined : this.#copy(chunk, 0);
   }
 
   /** From now on, write what is pushed to `handle` from `position` on (bytes pushed so far are only hashed). */
   attach(handle: FileHandle, position: number): void {
-    this.#seal();
     this.#file = { handle, position };
   }
 
   /**
-   * Hash and write everything pushed so far. Rejects with the first failure, but only once nothing writes
-   * or syncs any more, so the file can be closed or removed right after either way.
+   * Write everything pushed so far. Rejects with the first failure, but only once nothing writes or
+   * syncs any more, so the file can be closed or removed right after either way.
    */
   flush(): Promise<void> {
     this.#seal();
@@ -135,17 +138,17 @@ export class DownloadSink {
     return new Promise<void>((resolve, reject) => this.#settled.push({ resolve, reject }));
   }
 
-  /** The digests of everything pushed; call once, after the last push. */
+  /** The digests of everything pushed; call once, after the last push (it flushes first). */
   async digest(): Promise<DownloadDigests> {
     await this.flush();
-    return await this.#processor.digest();
+    return { sha256: this.#sha256.digest('hex'), gitSha1: this.#sha1?.digest('hex') };
   }
 
   /** Release the worker; safe to call more than once, and after a failure. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#processor.close();
+    await this.#writer.close();
   }
 
   #copy(chunk: Uint8Array, from: number): Promise<void> | undefined {
@@ -171,29 +174,24 @@ export class DownloadSink {
     if (more !== undefined) await more;
   }
 
-  /** Hand the filling slot over to be hashed (and written, once attached) and move on to the next one. */
+  /** Hand the filling slot over to be written and move on to the next one. */
   #seal(): void {
     const index = this.#current;
     const slot = this.#slot(index);
-    if (slot.used === 0 || slot.busy || this.#failure !== undefined) return;
+    const file = this.#file;
+    if (file === undefined || slot.used === 0 || slot.busy || this.#failure !== undefined) return;
     this.#current = (index + 1) % this.#slots.length;
     slot.busy = true;
-    slot.written = this.#file !== undefined;
-    let write: SlotWrite | undefined;
-    if (this.#file !== undefined) {
-      write = { handle: this.#file.handle, position: this.#file.position };
-      this.#file.position += slot.used;
-    }
-    this.#processor.process(index, slot.used, write);
+    const write = { handle: file.handle, position: file.position };
+    file.position += slot.used;
+    this.#writer.write(index, slot.used, write);
   }
 
   #done(index: number): void {
     const slot = this.#slot(index);
     slot.busy = false;
-    if (slot.written) {
-      this.#unsynced += slot.used;
-      this.#maybeSync();
-    }
+    this.#unsynced += slot.used;
+    this.#maybeSync();
     slot.used = 0;
     const waiter = this.#slotFree;
     if (waiter?.slot === index) {
@@ -254,9 +252,7 @@ export class DownloadSink {
   }
 }
 
-function inlineProcessor(slots: readonly Uint8Array[], gitBlobSize: number | undefined, events: ProcessorEvents): SlotProcessor {
-  const sha256 = createHash('sha256');
-  const sha1 = gitBlobSize === undefined ? undefined : createHash('sha1').update(`blob ${gitBlobSize}\0`);
+function inlineWriter(slots: readonly Uint8Array[], events: WriterEvents): SlotWriter {
   const queue: Array<{ slot: number; bytes: Uint8Array; write: SlotWrite }> = [];
   let writing = false;
   let failed = false;
@@ -279,19 +275,12 @@ function inlineProcessor(slots: readonly Uint8Array[], gitBlobSize: number | und
     );
   };
   return {
-    process(slot, length, write) {
+    write(slot, length, write) {
       const bytes = slots[slot]?.subarray(0, length);
       if (bytes === undefined) throw new Error(`no download slot ${slot}`);
-      sha256.update(bytes);
-      sha1?.update(bytes);
-      if (write === undefined) {
-        events.done(slot);
-        return;
-      }
       queue.push({ slot, bytes, write });
       writeNext();
     },
-    digest: () => Promise.resolve({ sha256: sha256.digest('hex'), gitSha1: sha1?.digest('hex') }),
     close: () => Promise.resolve(),
   };
 }
@@ -305,43 +294,25 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array, position: numbe
   }
 }
 
-function workerProcessor(slots: SharedArrayBuffer[], gitBlobSize: number | undefined, events: ProcessorEvents): SlotProcessor {
-  const workerData: DownloadWorkerData = { slots, gitBlobSize };
+function workerWriter(slots: SharedArrayBuffer[], events: WriterEvents): SlotWriter {
+  const workerData: DownloadWorkerData = { slots };
   const worker = new Worker(new URL('./download-worker.ts', import.meta.url), { workerData });
-  let finished: Pending<DownloadDigests> | undefined;
-  let failure: { error: unknown } | undefined;
+  let failed = false;
   let closing = false;
   const fail = (error: unknown): void => {
-    if (closing || failure !== undefined) return;
-    failure = { error };
-    const waiter = finished;
-    finished = undefined;
-    waiter?.reject(error);
+    if (closing || failed) return;
+    failed = true;
     events.failed(error);
   };
   worker.on('message', (reply: DownloadWorkerReply) => {
     if ('done' in reply) events.done(reply.done);
-    else if ('failed' in reply) fail(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
-    else {
-      const waiter = finished;
-      finished = undefined;
-      waiter?.resolve(reply);
-    }
+    else fail(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
   });
   worker.once('error', fail);
   worker.once('exit', (code) => fail(new Error(`The download worker stopped early (exit code ${code}).`)));
-  const post = (request: DownloadWorkerRequest): void => worker.postMessage(request);
   return {
-    process(slot, length, write) {
-      post(write === undefined ? { slot, length } : { slot, length, write: { fd: write.handle.fd, position: write.position } });
-    },
-    async digest() {
-      if (failure !== undefined) throw failure.error;
-      const result = new Promise<DownloadDigests>((resolve, reject) => {
-        finished = { resolve, reject };
-      });
-      post({ finish: true });
-      return await result;
+    write(slot, length, write) {
+      worker.postMessage({ slot, length, fd: write.handle.fd, position: write.position } satisfies DownloadWorkerRequest);
     },
     async close() {
       closing = true;

@@ -1,35 +1,32 @@
 /**
- * Worker thread of a big download (download-sink.ts): hashes each slot the main thread filled (SHA-256,
- * and the git-blob SHA-1 when asked) and writes it to the partial file, so TLS decryption and HTTP
- * parsing keep the main thread's core while hashing and writing use the other.
+ * Worker thread of a big download (download-sink.ts): writes each slot the main thread filled (and
+ * hashed) to the partial file, so the page-cache writes keep off the thread that decrypts TLS and parses
+ * HTTP.
  *
  * A slot is written in 32 KiB pieces, synchronously (a few µs each on this thread, no thread-pool round
  * trip): big writes cost far more system time in the page cache here (Linux 6.18, ext4, a VM; 2 GiB with
  * dd: 0.7–1.1 s in 16–32 KiB blocks, 2.5–5.3 s in 2 MiB blocks; larger writes get larger page-cache
  * folios, costlier to allocate).
  */
-import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
 export interface DownloadWorkerData {
   slots: SharedArrayBuffer[];
-  /** Set for a git-blob SHA-1: the `blob <size>\0` header is hashed first. */
-  gitBlobSize: number | undefined;
 }
-/** Hash a slot's first `length` bytes, and write them at `position` of `fd` when `write` is given. */
-export type DownloadWorkerRequest = { slot: number; length: number; write?: { fd: number; position: number } } | { finish: true };
-export type DownloadWorkerReply =
-  | { done: number }
-  | { failed: number; error: { code: string | undefined; message: string } }
-  | { sha256: string; gitSha1: string | undefined };
+/** Write a slot's first `length` bytes at `position` of `fd`. */
+export interface DownloadWorkerRequest {
+  slot: number;
+  length: number;
+  fd: number;
+  position: number;
+}
+export type DownloadWorkerReply = { done: number } | { failed: number; error: { code: string | undefined; message: string } };
 
 const WRITE_PIECE = 32 * 1024;
 
 const port = parentPort;
-const { slots, gitBlobSize } = workerData as DownloadWorkerData;
-const sha256 = createHash('sha256');
-const sha1 = gitBlobSize === undefined ? undefined : createHash('sha1').update(`blob ${gitBlobSize}\0`);
+const { slots } = workerData as DownloadWorkerData;
 let failed = false;
 
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {
@@ -44,25 +41,16 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
 port?.on('message', (request: DownloadWorkerRequest) => {
   // After a failed write nothing more is written: the file stays a prefix of what was sent.
   if (failed) return;
-  if ('finish' in request) {
-    port.postMessage({ sha256: sha256.digest('hex'), gitSha1: sha1?.digest('hex') } satisfies DownloadWorkerReply);
-    return;
-  }
   const slot = slots[request.slot];
-  // A bad slot is a bug in the caller; failing the worker fails the download rather than passing a wrong digest.
+  // A bad slot is a bug in the caller; failing the worker fails the download rather than writing wrong bytes.
   if (slot === undefined) throw new Error(`no download slot ${request.slot}`);
-  const bytes = new Uint8Array(slot, 0, request.length);
-  sha256.update(bytes);
-  sha1?.update(bytes);
-  if (request.write !== undefined) {
-    try {
-      writeAll(request.write.fd, bytes, request.write.position);
-    } catch (error) {
-      failed = true;
-      const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-      port.postMessage({ failed: request.slot, error: { code, message: error instanceof Error ? error.message : String(error) } } satisfies DownloadWorkerReply);
-      return;
-    }
+  try {
+    writeAll(request.fd, new Uint8Array(slot, 0, request.length), request.position);
+  } catch (error) {
+    failed = true;
+    const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    port.postMessage({ failed: request.slot, error: { code, message: error instanceof Error ? error.message : String(error) } } satisfies DownloadWorkerReply);
+    return;
   }
   port.postMessage({ done: request.slot } satisfies DownloadWorkerReply);
 });
