@@ -36,11 +36,12 @@ describe('studio in the browser', () => {
     expect(cookies.find((c) => c.name.startsWith('lorasmith_session_'))).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
   });
 
-  it('navigates every step of the loop', async () => {
+  it('navigates every step of the loop, each page (a chunk of its own for the big ones) taking the focus on its heading', async () => {
     for (const name of ['datasets', 'train', 'jobs', 'generate', 'tools', 'models', 'settings']) {
       await page.getByTestId(`nav-${name}`).click();
       await page.getByTestId(`page-${name}`).waitFor();
       expect(new URL(page.url()).pathname).toBe(`/${name}`);
+      await expect.poll(() => page.evaluate(() => (document.activeElement?.tagName === 'H1' ? document.activeElement.closest('[data-testid^="page-"]')?.getAttribute('data-testid') : null))).toBe(`page-${name}`);
     }
     await page.getByTestId('connection-state').and(page.locator('[data-state="live"]')).waitFor();
   });
