@@ -41,7 +41,7 @@ describe('studio in the browser', () => {
       await page.getByTestId(`nav-${name}`).click();
       await page.getByTestId(`page-${name}`).waitFor();
       expect(new URL(page.url()).pathname).toBe(`/${name}`);
-      await expect.poll(() => page.evaluate(() => (document.activeElement?.tagName === 'H1' ? document.activeElement.closest('[data-testid^="page-"]')?.getAttribute('data-testid') : null))).toBe(`page-${name}`);
+      await page.getByTestId(`page-${name}`).locator('h1:focus').waitFor();
     }
     await page.getByTestId('connection-state').and(page.locator('[data-state="live"]')).waitFor();
   });
