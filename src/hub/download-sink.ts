@@ -3,13 +3,14 @@
  * `blob <size>\0…` when asked) and the partial file, without an awaited write per 16 KiB TLS record, and
  * for a big download with the writing on a worker thread.
  *
- * Why this split: each record is hashed on the thread that received it, right after TLS decrypted it,
- * while its bytes are still in the CPU cache; hashing 2 MiB slots on the worker instead read every byte
- * back from memory and took 1.14× as long in all (2 GiB from the loopback double on the 2-core machine,
- * 8 alternating pairs). Writing stays off this thread: one awaited write per record (131,072 for 2 GiB)
- * would stall the socket each time. So the records are copied into a few 2 MiB slots; a full slot is
- * written — on the worker (download-worker.ts), or through the thread pool for small downloads, where a
- * worker's start-up would cost more than it saves — and refilled once written. Slots are written
+ * Why this split: each record is hashed on the thread that received it, right after TLS decrypted it.
+ * Hashing the 2 MiB slots on the worker instead took 1.14× as long in all (2 GiB from the loopback double
+ * on the 2-core machine, 8 alternating pairs): the worker shares its core with the server, which then
+ * carried server, hash and writes (≈ 5.5 s of CPU) while this thread idled half the time; with the hash
+ * here each core carries ≈ 4.5 s. Writing stays off this thread: one awaited write per record (131,072
+ * for 2 GiB) would stall the socket each time. So the records are copied into a few 2 MiB slots; a full
+ * slot is written — on the worker (download-worker.ts), or through the thread pool for small downloads,
+ * where a worker's start-up would cost more than it saves — and refilled once written. Slots are written
  * strictly in order, one at a time, so the file is always a prefix of what was pushed, and after
  * `flush()` it holds every pushed byte: a kept partial ends exactly where the transfer stopped, which
  * resume relies on.
